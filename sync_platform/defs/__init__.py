@@ -1,0 +1,29 @@
+"""Dagster wiring: builds the Definitions from the catalog. Stages live in one folder each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import AssetSelection, Definitions, define_asset_job
+from dagster_dlt import DagsterDltResource
+
+from sync_platform.defs.ingest.assets import landing_assets, source_specs
+from sync_platform.defs.resources import PlatformResource
+from sync_platform.engines.catalog import load_catalog
+from sync_platform.engines.sandbox.env_file import load_sandbox_env
+
+
+def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
+    """Definitions for the systems declared in `<mappings_dir>/systems.yaml`."""
+    load_sandbox_env()
+    catalog = load_catalog(mappings_dir, require_secrets=False)
+    landing = landing_assets(catalog)
+    return Definitions(
+        assets=[*source_specs(catalog), *landing],
+        jobs=[define_asset_job("land_all", selection=AssetSelection.assets(*landing),
+                               description="Land every system into the warehouse")],
+        resources={
+            "dlt": DagsterDltResource(),
+            "platform": PlatformResource(mappings_dir=str(mappings_dir or "")),
+        },
+    )

@@ -1,0 +1,124 @@
+"""Landing assets wired from the catalog: `raw_<system>/<table>`, one multi-asset per system."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+)
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from sync_platform.defs.resources import PlatformResource
+from sync_platform.engines.catalog import Catalog
+from sync_platform.engines.connectors import connector_for
+from sync_platform.engines.landing.pipeline import (
+    describe_failure,
+    finish_load,
+    landing_pipeline,
+    rows_by_table,
+)
+from sync_platform.engines.landing.stats import table_stats
+from sync_platform.engines.warehouse import markdown_table
+
+WRITER_POOL = "duckdb_writer"
+
+
+def source_key(system: str, table: str) -> AssetKey:
+    return AssetKey(["source", system, table])
+
+
+def raw_key(system: str, table: str) -> AssetKey:
+    return AssetKey([f"raw_{system}", table])
+
+
+@dataclass
+class LandingTranslator(DagsterDltTranslator):
+    system: str = ""
+    kind: str = ""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        table = data.resource.name
+        declared = table.removesuffix("_archived")
+        return super().get_asset_spec(data).replace_attributes(
+            key=raw_key(self.system, table),
+            deps=[source_key(self.system, declared)],
+            group_name=self.system,
+            kinds={"dlt", "duckdb", self.kind},
+            description=f"`{table}` of {self.system}, landed incrementally into raw_{self.system}.{table}",
+        )
+
+
+def source_specs(catalog: Catalog) -> list[AssetSpec]:
+    """The systems' own tables, shown upstream of landing in the lineage graph."""
+    return [
+        AssetSpec(
+            source_key(name, table),
+            group_name=name,
+            kinds={system.kind},
+            description=f"{system.description or name}: {spec.source} (lives in the source system)",
+        )
+        for name, system in catalog.systems.items()
+        for table, spec in system.tables.items()
+    ]
+
+
+def _changes_markdown(changes: list) -> str:
+    rows = [(c.table_name, c.column_name or "", c.change, c.old_type or "", c.new_type or "") for c in changes]
+    return markdown_table(["table", "column", "change", "old type", "new type"], rows)
+
+
+def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
+    offline_source = connector_for(catalog, system).source(offline=True)
+
+    @dlt_assets(
+        dlt_source=offline_source,
+        dlt_pipeline=landing_pipeline(catalog, system),
+        name=f"land_{system}",
+        dagster_dlt_translator=LandingTranslator(system=system, kind=catalog.systems[system].kind),
+        pool=WRITER_POOL,
+    )
+    def _land(
+        context: AssetExecutionContext, dlt: DagsterDltResource, platform: PlatformResource
+    ) -> Iterator[MaterializeResult]:
+        run_catalog = platform.catalog()
+        pipeline = landing_pipeline(run_catalog, system)
+        try:
+            # a fresh source per run: dagster-dlt mutates a source's schema when it runs it
+            source = connector_for(run_catalog, system).source()
+            events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+        except Exception as exc:
+            raise Failure(description=describe_failure(system, exc)) from exc
+        load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
+        load_id = load_info.loads_ids[-1] if load_info and load_info.loads_ids else None
+        landed, changes = finish_load(run_catalog, system, load_id, rows_by_table(pipeline))
+        tables = [event.asset_key.path[-1] for event in events]
+        stats = table_stats(run_catalog.warehouse_path, f"raw_{system}", tables)
+        for event, table in zip(events, tables, strict=True):
+            table_changes = [c for c in changes if c.table_name == table]
+            extra = {
+                "dagster/row_count": MetadataValue.int(landed[table].row_count if table in landed else 0),
+                "rows_landed_this_run": MetadataValue.int(landed[table].rows_landed if table in landed else 0),
+                "schema_changes": MetadataValue.int(len(table_changes)),
+            }
+            if table in stats:
+                extra["preview"] = MetadataValue.md(stats[table].preview_markdown)
+            if table_changes:
+                extra["schema_changes_detail"] = MetadataValue.md(_changes_markdown(table_changes))
+            context.log.info(
+                f"{system}.{table}: {extra['rows_landed_this_run'].value} rows landed, "
+                f"{extra['dagster/row_count'].value} in raw_{system}.{table}, {len(table_changes)} schema changes"
+            )
+            yield MaterializeResult(asset_key=event.asset_key, metadata={**(event.metadata or {}), **extra})
+
+    return _land
+
+
+def landing_assets(catalog: Catalog) -> list[AssetsDefinition]:
+    return [system_landing_assets(catalog, system) for system in catalog.systems]

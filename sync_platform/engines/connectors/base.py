@@ -1,0 +1,95 @@
+"""The one interface every system is reached through: discover, read changes, write.
+
+- `discover()` lists each table's fields as the system itself describes them.
+- `source(...)` is a dlt source whose resources read records changed since a cursor. dlt keeps
+  the cursor in the warehouse, next to the data, so it only advances with a committed load.
+  Pass `since` to read from an explicit cursor value instead (no state involved).
+- `write(table, records)` upserts records and returns one `WriteResult` per record, in order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+from dlt.extract.source import DltSource
+
+from sync_platform.engines.catalog.models import TableSpec
+
+_NAMING = NamingConvention()
+
+
+def normalized(name: str) -> str:
+    """The column name dlt gives a source field in the warehouse (e.g. 'Employee ID' -> 'employee_id')."""
+    return _NAMING.normalize_identifier(name)
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    data_type: str  # the system's own type name (e.g. 'phone', 'VARCHAR', 'string')
+    nullable: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What happened to one record of a write, in the order the records were given."""
+
+    key: str  # the record's upsert key value
+    ok: bool
+    created: bool = False
+    target_id: str | None = None
+    error_class: str | None = None  # e.g. validation, too_large, rate_limited, server, network
+    error: str | None = None
+    transient: bool = False  # worth retrying later
+
+
+class ConnectorError(Exception):
+    """A system could not be reached or answered in a way the connector cannot use."""
+
+
+class Connector(ABC):
+    """One system, reached through its kind's generic implementation."""
+
+    def __init__(self, name: str, system: Any):
+        self.name = name
+        self.system = system
+
+    @property
+    def tables(self) -> dict[str, TableSpec]:
+        return self.system.tables
+
+    def table(self, table: str) -> TableSpec:
+        try:
+            return self.system.tables[table]
+        except KeyError:
+            raise ConnectorError(f"{self.name} has no table {table!r} in systems.yaml") from None
+
+    def selected(self, tables: Sequence[str] | None) -> dict[str, TableSpec]:
+        return {name: self.table(name) for name in (tables or self.system.tables)}
+
+    @abstractmethod
+    def discover(self) -> dict[str, list[FieldInfo]]:
+        """Every table's fields as the system describes them now."""
+
+    @abstractmethod
+    def source(
+        self, tables: Sequence[str] | None = None, since: Any = None, offline: bool = False
+    ) -> DltSource:
+        """A dlt source reading records changed since the cursor (one resource per table).
+
+        `offline=True` builds the source without contacting the system (for asset specs).
+        """
+
+    @abstractmethod
+    def write(self, table: str, records: Iterable[dict[str, Any]]) -> list[WriteResult]:
+        """Upsert records by the table's external id field (or primary key)."""
+
+    def read_changes(self, table: str, since: Any = None) -> list[dict[str, Any]]:
+        """Records of one table changed since `since` (all when None), without touching state."""
+        source = self.source([table], since=since)
+        return list(source.resources[table])

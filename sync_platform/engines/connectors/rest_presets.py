@@ -1,0 +1,343 @@
+"""How each known REST style reads, describes and writes: Salesforce, HubSpot v3, Shopify, generic.
+
+A preset turns a table of systems.yaml into a dlt rest_api resource (paging, incremental cursor
+bound into the request) and knows the style's describe and batch-upsert endpoints. Adding a
+system of a known style is YAML only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from requests import Response, Session
+
+from sync_platform.engines.catalog.models import RestSystem, TableSpec
+from sync_platform.engines.connectors.base import ConnectorError, FieldInfo, WriteResult
+from sync_platform.engines.connectors.http import json_or_text
+
+EPOCH = "1970-01-01T00:00:00.000Z"
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def error_class(status: int) -> tuple[str, bool]:
+    """(error class, transient) for an HTTP status."""
+    if status == 429:
+        return "rate_limited", True
+    if status >= 500:
+        return "server", True
+    if status in (401, 403):
+        return "auth", False
+    if status == 413:
+        return "too_large", False
+    return "validation", False
+
+
+def failed_batch(keys: list[str], response: Response | None, exc: Exception | None) -> list[WriteResult]:
+    if response is not None:
+        kind, transient = error_class(response.status_code)
+        message = f"HTTP {response.status_code}: {json_or_text(response)}"
+    else:
+        kind, transient, message = "network", True, f"{type(exc).__name__}: {exc}"
+    return [WriteResult(key=k, ok=False, error_class=kind, error=message, transient=transient) for k in keys]
+
+
+def send(session: Session, method: str, url: str, **kwargs: Any) -> tuple[Response | None, Exception | None]:
+    try:
+        return session.request(method, url, **kwargs), None
+    except Exception as exc:  # network errors after the session's retries
+        return None, exc
+
+
+class Preset:
+    """Read/describe/write behaviour of one REST style."""
+
+    initial_cursor: str = EPOCH
+
+    def __init__(self, system: RestSystem):
+        self.system = system
+        self.base_url = system.connection.base_url.rstrip("/")
+        self.page_size = system.connection.page_size
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def client_headers(self) -> dict[str, str]:
+        return {}
+
+    def resources(self, name: str, spec: TableSpec, since: Any, fields: list[str] | None) -> list[dict]:
+        raise NotImplementedError
+
+    def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
+        raise NotImplementedError
+
+    def write(self, session: Session, spec: TableSpec, records: list[dict]) -> list[WriteResult]:
+        raise NotImplementedError
+
+    def needs_fields(self) -> bool:
+        return False
+
+    def incremental(self, spec: TableSpec, since: Any) -> dict | None:
+        if spec.cursor is None:
+            return None
+        return {"cursor_path": spec.cursor, "initial_value": since or self.initial_cursor}
+
+    def _get_json(self, session: Session, path: str, **kwargs: Any) -> Any:
+        response, exc = send(session, "GET", self.url(path), **kwargs)
+        if response is None or response.status_code >= 400:
+            detail = f"HTTP {response.status_code}: {json_or_text(response)}" if response is not None else str(exc)
+            raise ConnectorError(f"{self.system.description or 'system'} {path}: {detail}")
+        return response.json()
+
+
+class Salesforce(Preset):
+    """Salesforce REST: SOQL over /queryAll (deleted rows too), nextRecordsUrl paging, composite upsert."""
+
+    API = "services/data/v59.0"
+    initial_cursor = "1970-01-01T00:00:00.000+0000"
+    BATCH = 200
+
+    def client_headers(self) -> dict[str, str]:
+        return {"Sforce-Query-Options": f"batchSize={max(200, min(self.page_size, 2000))}"}
+
+    def needs_fields(self) -> bool:
+        return True
+
+    def resources(self, name: str, spec: TableSpec, since: Any, fields: list[str] | None) -> list[dict]:
+        columns = ", ".join(fields) if fields else "FIELDS(ALL)"
+        query = f"SELECT {columns} FROM {spec.source}"
+        if spec.cursor:
+            query += f" WHERE {spec.cursor} >= {{incremental.start_value}} ORDER BY {spec.cursor}, Id"
+        endpoint = {
+            "path": f"{self.API}/queryAll",
+            "params": {"q": query},
+            "data_selector": "records",
+            "paginator": {"type": "json_link", "next_url_path": "nextRecordsUrl"},
+        }
+        if incremental := self.incremental(spec, since):
+            endpoint["incremental"] = incremental
+        return [{"name": name, "endpoint": endpoint, "processing_steps": [{"map": _drop_attributes}]}]
+
+    def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
+        body = self._get_json(session, f"{self.API}/sobjects/{spec.source}/describe")
+        return [
+            FieldInfo(f["name"], f.get("type", "string"), f.get("nillable", True),
+                      {k: f[k] for k in ("label", "externalId", "custom") if k in f})
+            for f in body["fields"]
+        ]
+
+    def write(self, session: Session, spec: TableSpec, records: list[dict]) -> list[WriteResult]:
+        key_field = spec.external_id_field or spec.primary_key[0]
+        results: list[WriteResult] = []
+        for batch in chunks(records, self.BATCH):
+            keys = [str(r.get(key_field)) for r in batch]
+            body = {
+                "allOrNone": False,
+                "records": [{"attributes": {"type": spec.source}, **r} for r in batch],
+            }
+            path = f"{self.API}/composite/sobjects/{spec.source}/{key_field}"
+            response, exc = send(session, "PATCH", self.url(path), json=body)
+            if response is None or response.status_code >= 300:
+                results += failed_batch(keys, response, exc)
+                continue
+            for key, item in zip(keys, response.json(), strict=True):
+                errors = item.get("errors") or []
+                message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors)
+                results.append(WriteResult(
+                    key=key, ok=bool(item.get("success")), created=bool(item.get("created")),
+                    target_id=item.get("id"), error_class=None if item.get("success") else "validation",
+                    error=message or None,
+                ))
+        return results
+
+
+def _drop_attributes(record: dict) -> dict:
+    record.pop("attributes", None)
+    return record
+
+
+def _flatten_hubspot(record: dict) -> dict:
+    flat = dict(record.get("properties") or {})
+    flat.update(id=record["id"], createdAt=record.get("createdAt"),
+                updatedAt=record.get("updatedAt"), archived=bool(record.get("archived", False)))
+    return flat
+
+
+class HubSpot(Preset):
+    """HubSpot CRM v3: search by last-modified with `after` cursors, archived sweep, batch upsert."""
+
+    BATCH = 100
+
+    def resources(self, name: str, spec: TableSpec, since: Any, fields: list[str] | None) -> list[dict]:
+        base = f"crm/v3/objects/{spec.source}"
+        flatten = [{"map": _flatten_hubspot}]
+        incremental = self.incremental(spec, since)
+        if incremental is None:
+            live = {"path": base, "params": {"limit": min(self.page_size, 100)}}
+        else:
+            live = {
+                "path": f"{base}/search",
+                "method": "POST",
+                "json": {
+                    "filterGroups": [{"filters": [{
+                        "propertyName": "hs_lastmodifieddate", "operator": "GTE",
+                        "value": "{incremental.start_value}"}]}],
+                    "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+                    "limit": min(self.page_size, 200),
+                },
+                "incremental": incremental,
+            }
+        live.update(data_selector="results",
+                    paginator={"type": "cursor", "cursor_path": "paging.next.after",
+                               "cursor_body_path" if "json" in live else "cursor_param": "after"})
+        # Search never returns archived (deleted) records: sweep them separately as tombstones.
+        archived = {
+            "path": base,
+            "params": {"limit": 100, "archived": "true"},
+            "data_selector": "results",
+            "paginator": {"type": "cursor", "cursor_path": "paging.next.after", "cursor_param": "after"},
+        }
+        if incremental:
+            archived["incremental"] = incremental
+        return [
+            {"name": name, "endpoint": live, "processing_steps": flatten},
+            {"name": f"{name}_archived", "endpoint": archived, "processing_steps": flatten},
+        ]
+
+    def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
+        body = self._get_json(session, f"crm/v3/properties/{spec.source}")
+        fields = [FieldInfo(p["name"], p.get("type", "string"), True,
+                            {k: p[k] for k in ("label", "fieldType") if k in p}) for p in body["results"]]
+        return fields + [FieldInfo(n, "datetime") for n in ("createdAt", "updatedAt")] + [
+            FieldInfo("id", "string", False), FieldInfo("archived", "bool")]
+
+    def write(self, session: Session, spec: TableSpec, records: list[dict]) -> list[WriteResult]:
+        key_field = spec.external_id_field or "email"
+        results: list[WriteResult] = []
+        for batch in chunks(records, self.BATCH):
+            keys = [str(r.get(key_field)) for r in batch]
+            inputs = [{"idProperty": key_field, "id": key, "properties": r} for key, r in zip(keys, batch, strict=True)]
+            path = f"crm/v3/objects/{spec.source}/batch/upsert"
+            response, exc = send(session, "POST", self.url(path), json={"inputs": inputs})
+            if response is None or response.status_code not in (200, 201, 207):
+                results += failed_batch(keys, response, exc)
+                continue
+            body = response.json()
+            done = {str((item.get("properties") or {}).get(key_field)): item for item in body.get("results", [])}
+            failed: dict[str, str] = {}
+            for error in body.get("errors", []):
+                for key in (error.get("context") or {}).get("ids", []):
+                    failed[str(key)] = f"{error.get('category')}: {error.get('message')}"
+            for key in keys:
+                if key in done:
+                    item = done[key]
+                    results.append(WriteResult(key=key, ok=True, created=bool(item.get("new")), target_id=item.get("id")))
+                else:
+                    results.append(WriteResult(key=key, ok=False, error_class="validation",
+                                               error=failed.get(key, "not in the batch response")))
+        return results
+
+
+class Shopify(Preset):
+    """Shopify Admin REST: products with variants, Link-header paging, variant updates by id or SKU."""
+
+    API = "admin/api/2024-07"
+    initial_cursor = "1970-01-01T00:00:00-00:00"
+
+    def resources(self, name: str, spec: TableSpec, since: Any, fields: list[str] | None) -> list[dict]:
+        endpoint: dict[str, Any] = {
+            "path": f"{self.API}/{spec.source}.json",
+            "params": {"limit": min(self.page_size, 250)},
+            "data_selector": spec.source,
+            "paginator": {"type": "header_link"},
+        }
+        if incremental := self.incremental(spec, since):
+            endpoint["params"]["updated_at_min"] = "{incremental.start_value}"
+            endpoint["incremental"] = incremental
+        return [{"name": name, "endpoint": endpoint}]
+
+    def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
+        body = self._get_json(session, f"{self.API}/{spec.source}.json", params={"limit": 1})
+        sample = (body.get(spec.source) or [{}])[0]
+        return [FieldInfo(k, type(v).__name__) for k, v in sample.items()]
+
+    def _variant_ids_by_sku(self, session: Session) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        url: str | None = self.url(f"{self.API}/products.json?limit=250")
+        while url:
+            response, exc = send(session, "GET", url)
+            if response is None or response.status_code >= 400:
+                raise ConnectorError(f"shop product lookup failed: {exc or response.status_code}")
+            for product in response.json()["products"]:
+                for variant in product.get("variants", []):
+                    ids[str(variant.get("sku"))] = variant["id"]
+            url = response.links.get("next", {}).get("url")
+        return ids
+
+    def write(self, session: Session, spec: TableSpec, records: list[dict]) -> list[WriteResult]:
+        """Update variants (inventory_quantity, price, ...) given `id`, or `sku` to look the id up."""
+        lookup = self._variant_ids_by_sku(session) if any("id" not in r for r in records) else {}
+        results = []
+        for record in records:
+            key = str(record.get("id") or record.get("sku"))
+            variant_id = record.get("id") or lookup.get(str(record.get("sku")))
+            if variant_id is None:
+                results.append(WriteResult(key=key, ok=False, error_class="not_found",
+                                           error=f"no variant with sku {record.get('sku')!r}"))
+                continue
+            body = {"variant": {**{k: v for k, v in record.items() if k != "sku"}, "id": variant_id}}
+            response, exc = send(session, "PUT", self.url(f"{self.API}/variants/{variant_id}.json"), json=body)
+            if response is None or response.status_code >= 300:
+                results += failed_batch([key], response, exc)
+            else:
+                results.append(WriteResult(key=key, ok=True, target_id=str(variant_id)))
+        return results
+
+
+class Generic(Preset):
+    """Any REST API described in YAML (path, params, data selector, paginator, cursor param)."""
+
+    def resources(self, name: str, spec: TableSpec, since: Any, fields: list[str] | None) -> list[dict]:
+        assert spec.endpoint is not None
+        ep = spec.endpoint
+        endpoint: dict[str, Any] = {"path": ep.path, "method": ep.method, "params": dict(ep.params)}
+        if ep.json_body is not None:
+            endpoint["json"] = ep.json_body
+        if ep.data_selector:
+            endpoint["data_selector"] = ep.data_selector
+        if ep.paginator:
+            endpoint["paginator"] = ep.paginator
+        if spec.cursor:
+            endpoint["incremental"] = {"cursor_path": spec.cursor,
+                                       "initial_value": since or ep.initial_cursor or EPOCH}
+            if ep.cursor_param:
+                endpoint["params"][ep.cursor_param] = "{incremental.start_value}"
+        return [{"name": name, "endpoint": endpoint}]
+
+    def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
+        raise ConnectorError("generic REST systems have no describe endpoint; the landed schema is used")
+
+    def write(self, session: Session, spec: TableSpec, records: list[dict]) -> list[WriteResult]:
+        """PUT each record to `<endpoint.path>/<key>` (an idempotent upsert by key)."""
+        assert spec.endpoint is not None
+        key_field = spec.external_id_field or spec.primary_key[0]
+        results = []
+        for record in records:
+            key = str(record.get(key_field))
+            response, exc = send(session, "PUT", self.url(f"{spec.endpoint.path.rstrip('/')}/{key}"), json=record)
+            if response is None or response.status_code >= 300:
+                results += failed_batch([key], response, exc)
+            else:
+                results.append(WriteResult(key=key, ok=True, created=response.status_code == 201))
+        return results
+
+
+PRESETS: dict[str, Callable[[RestSystem], Preset]] = {
+    "salesforce": Salesforce, "hubspot": HubSpot, "shopify": Shopify, "generic": Generic,
+}

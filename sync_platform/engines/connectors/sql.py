@@ -1,0 +1,124 @@
+"""The generic SQL connector: any SQLAlchemy URL, read with dlt's sql_database, upsert per record."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import dlt
+import sqlalchemy as sa
+from dlt.extract.source import DltSource
+from dlt.sources.sql_database import sql_table
+
+from sync_platform.engines.catalog.models import SqlSystem
+from sync_platform.engines.connectors.base import Connector, ConnectorError, FieldInfo, WriteResult
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+class SqlConnector(Connector):
+    system: SqlSystem
+
+    @property
+    def url(self) -> str:
+        connection = self.system.connection
+        url = os.environ.get(connection.url_env, "") if connection.url_env else connection.url
+        if not url:
+            raise ConnectorError(f"{self.name}: no database URL (set {connection.url_env})")
+        return url
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.url)
+
+    def _table(self, engine: sa.Engine, name: str) -> sa.Table:
+        spec = self.table(name)
+        try:
+            return sa.Table(spec.source, sa.MetaData(), schema=self.system.connection.db_schema,
+                            autoload_with=engine)
+        except sa.exc.NoSuchTableError:
+            raise ConnectorError(f"{self.name}: table {spec.source!r} not found at {safe_url(self.url)}") from None
+        except sa.exc.OperationalError as exc:
+            raise ConnectorError(f"{self.name}: cannot reach {safe_url(self.url)}: {exc.orig}") from None
+
+    def discover(self) -> dict[str, list[FieldInfo]]:
+        engine = self.engine()
+        try:
+            return {
+                name: [FieldInfo(c.name, str(c.type), bool(c.nullable)) for c in self._table(engine, name).columns]
+                for name in self.tables
+            }
+        finally:
+            engine.dispose()
+
+    def source(
+        self, tables: Sequence[str] | None = None, since: Any = None, offline: bool = False
+    ) -> DltSource:
+        connection = self.system.connection
+        resources = []
+        for name, spec in self.selected(tables).items():
+            incremental = None
+            if spec.cursor:
+                incremental = dlt.sources.incremental(spec.cursor, initial_value=since)
+            resource = sql_table(
+                credentials=self.url,
+                table=spec.source,
+                schema=connection.db_schema,
+                incremental=incremental,
+                chunk_size=connection.chunk_size,
+                backend="pyarrow",
+                reflection_level="full",
+                defer_table_reflect=True,
+                write_disposition="merge",
+                primary_key=list(spec.primary_key),
+            )
+            resources.append(resource.with_name(name))
+        return dlt.source(name=self.name, max_table_nesting=0)(lambda: resources)()
+
+    def write(self, table: str, records: Iterable[dict[str, Any]]) -> list[WriteResult]:
+        """Upsert each record by the external id field (or primary key), one transaction per record
+        so a bad record fails alone and the others still land."""
+        spec = self.table(table)
+        key_field = spec.external_id_field or spec.primary_key[0]
+        engine = self.engine()
+        results: list[WriteResult] = []
+        try:
+            target = self._table(engine, table)
+            for record in records:
+                key = str(record.get(key_field))
+                unknown = set(record) - set(target.columns.keys())
+                if unknown:
+                    results.append(WriteResult(key=key, ok=False, error_class="validation",
+                                               error=f"unknown columns {sorted(unknown)}"))
+                    continue
+                try:
+                    with engine.begin() as conn:
+                        existing = conn.execute(
+                            sa.select(*[target.c[k] for k in spec.primary_key])
+                            .where(target.c[key_field] == record.get(key_field))
+                        ).first()
+                        if existing is None:
+                            inserted = conn.execute(sa.insert(target).values(**record))
+                            target_id = inserted.inserted_primary_key
+                        else:
+                            conn.execute(sa.update(target).where(target.c[key_field] == record.get(key_field))
+                                         .values(**record))
+                            target_id = existing
+                    results.append(WriteResult(key=key, ok=True, created=existing is None,
+                                               target_id=str(target_id[0]) if target_id else None))
+                except sa.exc.IntegrityError as exc:
+                    results.append(WriteResult(key=key, ok=False, error_class="validation", error=str(exc.orig)))
+                except (sa.exc.DataError, sa.exc.StatementError) as exc:
+                    results.append(WriteResult(key=key, ok=False, error_class="encoding", error=str(exc)[:500]))
+                except sa.exc.OperationalError as exc:
+                    results.append(WriteResult(key=key, ok=False, error_class="server",
+                                               error=str(exc.orig), transient=True))
+        finally:
+            engine.dispose()
+        return results

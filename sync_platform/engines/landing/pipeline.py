@@ -1,0 +1,119 @@
+"""Run one system's landing: fresh dlt source and pipeline, merge into raw_<system>, log schema.
+
+dlt keeps each table's cursor in the warehouse (`raw_<system>._dlt_pipeline_state`) and commits
+it together with the data: a run that fails before its load completes advances nothing, and the
+next run reads again from the last committed cursor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from sync_platform import settings
+from sync_platform.engines.catalog.models import Catalog
+from sync_platform.engines.connectors import connector_for
+from sync_platform.engines.landing.schema_log import SchemaChange, record_schema_changes
+from sync_platform.engines.landing.stats import table_stats
+
+
+class LandingError(Exception):
+    """A landing run failed; the message says which system, which step and why."""
+
+
+@dataclass(frozen=True)
+class TableLanded:
+    table_name: str
+    rows_landed: int  # rows read and merged by this run
+    row_count: int  # rows in the warehouse table after the run
+
+
+@dataclass(frozen=True)
+class LandingResult:
+    system: str
+    load_id: str | None
+    tables: dict[str, TableLanded]
+    schema_changes: list[SchemaChange]
+    seconds: float
+
+
+def landing_pipeline(catalog: Catalog, system: str, progress: str | None = None) -> dlt.Pipeline:
+    """The dlt pipeline of one system (one per system, state restored from the warehouse)."""
+    return dlt.pipeline(
+        pipeline_name=f"land_{system}",
+        pipelines_dir=str(settings.dlt_pipelines_dir()),
+        destination=dlt.destinations.duckdb(str(catalog.warehouse_path)),
+        dataset_name=f"raw_{system}",
+        progress=progress,
+    )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None:
+            break
+        exc = nxt
+    return exc
+
+
+def describe_failure(system: str, exc: BaseException) -> str:
+    """A message a person can act on: system, step, cause, and what happens to the cursor."""
+    step = exc.step if isinstance(exc, PipelineStepFailed) else "run"
+    cause = _root_cause(exc)
+    response = getattr(cause, "response", None)
+    if response is not None:
+        detail = f"HTTP {response.status_code} from {response.request.method} {response.url.split('?')[0]}"
+        body = (response.text or "")[:300]
+        detail += f": {body}" if body else ""
+    else:
+        detail = f"{type(cause).__name__}: {cause}"
+    return (
+        f"Landing of system '{system}' failed during {step}: {detail}. "
+        "Nothing from this run was committed and the change cursor did not advance; "
+        "the next run re-reads from the last committed position."
+    )
+
+
+def rows_by_table(pipeline: dlt.Pipeline) -> dict[str, int]:
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace else None
+    return dict(info.row_counts) if info else {}
+
+
+def finish_load(catalog: Catalog, system: str, load_id: str | None, rows: dict[str, int]) -> tuple[
+    dict[str, TableLanded], list[SchemaChange]
+]:
+    """After a committed load: log schema changes and collect per-table counts."""
+    changes = record_schema_changes(catalog.warehouse_path, system, load_id)
+    landed_tables = [t for t in rows if not t.startswith("_dlt")]
+    known = set(catalog.systems[system].tables) | set(landed_tables)
+    stats = table_stats(catalog.warehouse_path, f"raw_{system}", sorted(known), preview_rows=0)
+    tables = {
+        name: TableLanded(name, rows.get(name, 0), s.row_count) for name, s in stats.items()
+    }
+    return tables, changes
+
+
+def land(
+    catalog: Catalog, system: str, tables: Sequence[str] | None = None, progress: str | None = None
+) -> LandingResult:
+    """Land one system without Dagster (CLI, benchmarks, notebooks)."""
+    started = time.perf_counter()
+    source = connector_for(catalog, system).source(tables)
+    pipeline = landing_pipeline(catalog, system, progress)
+    pipeline.drop()  # local state is restored from the warehouse, as in the Dagster path
+    try:
+        info = pipeline.run(source)
+        info.raise_on_failed_jobs()
+    except Exception as exc:
+        raise LandingError(describe_failure(system, exc)) from exc
+    load_id = info.loads_ids[-1] if info.loads_ids else None
+    landed, changes = finish_load(catalog, system, load_id, rows_by_table(pipeline))
+    return LandingResult(system, load_id, landed, changes, time.perf_counter() - started)
