@@ -19,6 +19,7 @@ from sync_platform.defs.resources import PlatformResource
 from sync_platform.engines.catalog import Catalog
 from sync_platform.engines.connectors import connector_for
 from sync_platform.engines.landing.pipeline import (
+    LOAD_FILE_FORMAT,
     describe_failure,
     finish_load,
     landing_pipeline,
@@ -92,7 +93,8 @@ def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
         try:
             # a fresh source per run: dagster-dlt mutates a source's schema when it runs it
             source = connector_for(run_catalog, system).source()
-            events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+            events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
+                                  loader_file_format=LOAD_FILE_FORMAT))
         except Exception as exc:
             raise Failure(description=describe_failure(system, exc)) from exc
         load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None

@@ -14,8 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlt.common.configuration.container import Container
 from dlt.common.normalizers.naming.snake_case import NamingConvention
+from dlt.common.pipeline import StateInjectableContext
 from dlt.extract.source import DltSource
+from dlt.pipeline.state_sync import default_pipeline_state
 
 from sync_platform.engines.catalog.models import TableSpec
 
@@ -90,6 +93,13 @@ class Connector(ABC):
         """Upsert records by the table's external id field (or primary key)."""
 
     def read_changes(self, table: str, since: Any = None) -> list[dict[str, Any]]:
-        """Records of one table changed since `since` (all when None), without touching state."""
+        """Records of one table changed since `since` (all when None), without touching state.
+
+        An empty injected state keeps any active dlt pipeline's cursors out of it.
+        """
         source = self.source([table], since=since)
-        return list(source.resources[table])
+        rows: list[dict[str, Any]] = []
+        with Container().injectable_context(StateInjectableContext(state=default_pipeline_state())):
+            for item in source.resources[table]:
+                rows += item.to_pylist() if hasattr(item, "to_pylist") else [item]
+        return rows

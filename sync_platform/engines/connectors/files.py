@@ -15,6 +15,7 @@ from typing import Any
 
 import dlt
 import pandas as pd
+import pyarrow as pa
 from dlt.extract.source import DltSource
 from dlt.sources.filesystem import FileItemDict, filesystem
 
@@ -37,14 +38,14 @@ def _frames(path: str, fmt: str, encoding: str, delimiter: str, chunk_rows: int)
 def _rows(name: str, primary_key: list[str], connection: FilesConnection) -> Any:
     """A transformer turning listed files into rows, oldest file first (a later export wins)."""
 
-    def read(items: Iterable[FileItemDict]) -> Iterator[list[dict]]:
+    def read(items: Iterable[FileItemDict]) -> Iterator[pa.Table]:
         for item in sorted(items, key=lambda i: i["modification_date"]):
             frames = _frames(item.local_file_path, connection.format, connection.encoding,
                              connection.delimiter, 50_000)
             for frame in frames:
-                frame = frame.astype(object).where(frame.notna(), None)
                 frame[FILE_NAME_COLUMN] = item["file_name"]
-                yield frame.to_dict(orient="records")
+                # Arrow tables skip dlt's per-row normalisation: ~10x faster than dicts
+                yield pa.Table.from_pandas(frame, preserve_index=False)
 
     return dlt.transformer(read, name=name, primary_key=primary_key, write_disposition="merge")
 

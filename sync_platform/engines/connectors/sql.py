@@ -65,7 +65,9 @@ class SqlConnector(Connector):
         for name, spec in self.selected(tables).items():
             incremental = None
             if spec.cursor:
-                incremental = dlt.sources.incremental(spec.cursor, initial_value=since)
+                # rows without a cursor value are read every time rather than never (nothing lost)
+                incremental = dlt.sources.incremental(spec.cursor, initial_value=since,
+                                                      on_cursor_value_missing="include")
             resource = sql_table(
                 credentials=self.url,
                 table=spec.source,

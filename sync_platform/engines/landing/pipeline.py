@@ -20,6 +20,10 @@ from sync_platform.engines.connectors import connector_for
 from sync_platform.engines.landing.schema_log import SchemaChange, record_schema_changes
 from sync_platform.engines.landing.stats import table_stats
 
+# Parquet load files: DuckDB ingests them an order of magnitude faster than dlt's default
+# INSERT statements for row (dict) items. Used by every landing path.
+LOAD_FILE_FORMAT = "parquet"
+
 
 class LandingError(Exception):
     """A landing run failed; the message says which system, which step and why."""
@@ -110,7 +114,7 @@ def land(
     pipeline = landing_pipeline(catalog, system, progress)
     pipeline.drop()  # local state is restored from the warehouse, as in the Dagster path
     try:
-        info = pipeline.run(source)
+        info = pipeline.run(source, loader_file_format=LOAD_FILE_FORMAT)
         info.raise_on_failed_jobs()
     except Exception as exc:
         raise LandingError(describe_failure(system, exc)) from exc

@@ -1,0 +1,388 @@
+"""The `sync-platform` command: demo, landing, config checks and the sandbox systems."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sync_platform import settings
+from sync_platform.engines.catalog import CatalogError, load_catalog
+
+console = Console()
+
+
+def _fail(message: str) -> None:
+    """Print an error unwrapped (file paths stay copyable) to stderr and exit non-zero."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.option("--mappings-dir", type=click.Path(file_okay=False), envvar=settings.MAPPINGS_DIR_ENV,
+              help="Folder with systems.yaml (default ./mappings; env SYNC_MAPPINGS_DIR).")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar=settings.DATA_DIR_ENV,
+              help="Folder for the warehouse, sandbox and state (default ./data; env SYNC_DATA_DIR).")
+def main(mappings_dir: str | None, data_dir: str | None) -> None:
+    """sync_platform: land, understand, resolve, reconcile and push business data."""
+    if mappings_dir:
+        os.environ[settings.MAPPINGS_DIR_ENV] = str(Path(mappings_dir).resolve())
+    if data_dir:
+        os.environ[settings.DATA_DIR_ENV] = str(Path(data_dir).resolve())
+    from sync_platform.engines.sandbox.env_file import load_sandbox_env
+
+    load_sandbox_env()
+
+
+# ---------------------------------------------------------------- config
+
+
+@main.command()
+def validate() -> None:
+    """Check systems.yaml (fields, references, secrets present) and print the systems."""
+    try:
+        catalog = load_catalog()
+    except CatalogError as exc:
+        _fail(str(exc))
+    table = Table("system", "kind", "role", "tables", title=str(catalog.source_file))
+    for name, system in catalog.systems.items():
+        table.add_row(name, system.kind, system.role, ", ".join(system.tables))
+    console.print(table)
+    console.print(f"{len(catalog.flows)} flows; warehouse {catalog.warehouse_path}")
+
+
+@main.command()
+@click.argument("system")
+def discover(system: str) -> None:
+    """Show a system's tables and fields as the system describes them."""
+    from sync_platform.engines.connectors import ConnectorError, connector_for
+
+    catalog = _catalog()
+    if system not in catalog.systems:
+        _fail(f"unknown system {system!r}; known: {', '.join(catalog.systems)}")
+    try:
+        found = connector_for(catalog, system).discover()
+    except ConnectorError as exc:
+        _fail(str(exc))
+    for table_name, fields in found.items():
+        table = Table("field", "type", title=f"{system}.{table_name}")
+        for field in fields:
+            table.add_row(field.name, field.data_type)
+        console.print(table)
+
+
+def _catalog():
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        _fail(str(exc))
+
+
+# ---------------------------------------------------------------- landing
+
+
+def run_landing(systems: list[str] | None = None, storage: str = "local") -> dict:
+    """Materialize landing assets through Dagster; returns {(system, table): metadata} or exits."""
+    from dagster import AssetKey
+
+    from sync_platform.defs import build_definitions
+    from sync_platform.instance import get_instance
+
+    catalog = _catalog()
+    unknown = [s for s in systems or [] if s not in catalog.systems]
+    if unknown:
+        _fail(f"unknown system(s) {unknown}; known: {', '.join(catalog.systems)}")
+    defs = build_definitions(settings.mappings_dir())
+    job = defs.resolve_job_def("land_all")
+    selection = None
+    if systems:
+        graph = defs.resolve_asset_graph()
+        selection = [k for k in graph.get_all_asset_keys() if k.path[0] in {f"raw_{s}" for s in systems}]
+    with console.status("landing " + (", ".join(systems) if systems else "every system") + " …"):
+        result = job.execute_in_process(instance=get_instance(storage), asset_selection=selection,
+                                        raise_on_error=False)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                error = event.step_failure_data.error
+                click.echo(f"{event.step_key} failed: {error.message.strip()}", err=True)
+        _fail(f"landing run {result.run_id} failed")
+    landed: dict[tuple[str, str], dict] = {}
+    for event in result.get_asset_materialization_events():
+        key: AssetKey = event.materialization.asset_key
+        landed[(key.path[0].removeprefix("raw_"), key.path[-1])] = {
+            k: v.value for k, v in event.materialization.metadata.items()
+        }
+    return landed
+
+
+def print_landing(landed: dict, title: str) -> None:
+    table = Table("system", "table", "rows landed", "rows in warehouse", "schema changes", title=title)
+    for (system, name), meta in sorted(landed.items()):
+        table.add_row(system, name, str(meta.get("rows_landed_this_run", 0)),
+                      str(meta.get("dagster/row_count", 0)), str(meta.get("schema_changes", 0)))
+    console.print(table)
+
+
+@main.command()
+@click.argument("systems", nargs=-1)
+@click.option("--dagster-storage", type=click.Choice(["local", "postgres"]), default="local",
+              help="Dagster instance storage (postgres uses dagster.postgres.yaml).")
+def land(systems: tuple[str, ...], dagster_storage: str) -> None:
+    """Land the named systems (default: all) into the warehouse, incrementally."""
+    landed = run_landing(list(systems) or None, dagster_storage)
+    print_landing(landed, "landing")
+
+
+@main.command("schema-changes")
+@click.option("--system", default=None)
+@click.option("--limit", default=50, show_default=True)
+def schema_changes(system: str | None, limit: int) -> None:
+    """List recorded schema changes (meta.schema_changes), newest first."""
+    from sync_platform.engines.warehouse import connect
+
+    catalog = _catalog()
+    if not catalog.warehouse_path.exists():
+        _fail(f"no warehouse yet at {catalog.warehouse_path}: run `sync-platform land` first")
+    with connect(catalog.warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT detected_at, system, table_name, column_name, change, old_type, new_type "
+            "FROM meta.schema_changes WHERE ? IS NULL OR system = ? ORDER BY detected_at DESC LIMIT ?",
+            [system, system, limit],
+        ).fetchall()
+    table = Table("detected", "system", "table", "column", "change", "old", "new")
+    for row in rows:
+        table.add_row(*[("" if v is None else str(v)) for v in row])
+    console.print(table)
+
+
+# ---------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--size", default=2000, show_default=True, help="Real-world people in the sandbox.")
+@click.option("--seed", default=42, show_default=True)
+def demo(size: int, seed: int) -> None:
+    """Seed and start the sandbox, land every system, mutate the sandbox, land the changes."""
+    import shutil
+
+    from sync_platform.engines.sandbox import Sandbox
+
+    data = settings.data_dir()
+    console.rule("sync_platform demo")
+    console.print(f"data folder: {data}")
+    sandbox = Sandbox(settings.sandbox_dir(), seed=seed, size=size)
+    with console.status(f"seeding sandbox systems (seed {seed}, size {size}) …"):
+        seeded = sandbox.seed(reset=True)
+    seeded_table = Table("system", "table", "rows", title="sandbox systems seeded")
+    for system, tables in seeded.items():
+        for name, count in tables.items():
+            seeded_table.add_row(system, name, str(count))
+    console.print(seeded_table)
+    # a fresh warehouse, so the demo shows a first full load and then an incremental one
+    try:
+        catalog = load_catalog(require_secrets=False)  # the sandbox provides the secrets below
+    except CatalogError as exc:
+        _fail(str(exc))
+    catalog.warehouse_path.unlink(missing_ok=True)
+    shutil.rmtree(settings.dlt_pipelines_dir(), ignore_errors=True)
+    urls = sandbox.start(ports={name: 0 for name in Sandbox.HTTP_SYSTEMS})
+    os.environ.update(sandbox.env())
+    try:
+        console.print("sandbox APIs: " + ", ".join(f"{k} {v}" for k, v in urls.items()))
+        print_landing(run_landing(), "1st landing: everything")
+        print_landing(run_landing(), "2nd landing, nothing changed: 0 rows expected")
+        report = sandbox.mutate(edits=5, inserts=3, deletes=2, new_field="x_loyalty_tier")
+        changed = Table("system", "table", "records changed in the sandbox", title="sandbox mutation")
+        for system, tables in report.changed.items():
+            for name, ids in tables.items():
+                changed.add_row(system, name, str(len(ids)))
+        console.print(changed)
+        print_landing(run_landing(), "3rd landing: exactly the changed rows, new field recorded")
+    finally:
+        sandbox.stop()
+    console.print(
+        f"\nwarehouse: {catalog.warehouse_path}\n"
+        "explore: sync-platform schema-changes | duckdb -readonly <warehouse>\n"
+        "UI: sync-platform sandbox start && make ui   (then open http://127.0.0.1:3000)"
+    )
+
+
+# ---------------------------------------------------------------- sandbox
+
+
+@main.group()
+def sandbox() -> None:
+    """The embedded sandbox systems (crm, marketing, accounting, hr, payroll, warehouse, shop)."""
+
+
+def _pid_file() -> Path:
+    return settings.sandbox_dir() / "sandbox.pid"
+
+
+def _running_pid() -> int | None:
+    path = _pid_file()
+    if not path.is_file():
+        return None
+    pid = int(path.read_text().strip() or 0)
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, ValueError):
+        return None
+    return pid
+
+
+@sandbox.command("start")
+@click.option("--size", default=2000, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--reseed", is_flag=True, help="Regenerate the data even if it exists.")
+@click.option("--foreground", is_flag=True, help="Serve in this process until Ctrl-C.")
+def sandbox_start(size: int, seed: int, reseed: bool, foreground: bool) -> None:
+    """Start the HTTP sandbox systems on 127.0.0.1:8701-8703 (seeding first if needed)."""
+    if _running_pid():
+        _fail(f"sandbox already running (pid {_running_pid()}); `sync-platform sandbox stop` first")
+    args = ["--size", str(size), "--seed", str(seed)] + (["--reseed"] if reseed else [])
+    if foreground:
+        _serve(size, seed, reseed)
+        return
+    log = settings.sandbox_dir() / "sandbox.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    from sync_platform.engines.sandbox.env_file import sandbox_env_path
+
+    sandbox_env_path().unlink(missing_ok=True)
+    with open(log, "ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "sync_platform.cli", "sandbox", "start",
+                                    "--foreground", *args], stdout=out, stderr=out,
+                                   start_new_session=True, env=os.environ.copy())
+    deadline = time.time() + 300
+    while not sandbox_env_path().exists():
+        if process.poll() is not None or time.time() > deadline:
+            _fail(f"sandbox did not start; see {log}")
+        time.sleep(0.2)
+    console.print(f"sandbox running (pid {process.pid}); connection settings in {sandbox_env_path()}")
+
+
+def _serve(size: int, seed: int, reseed: bool) -> None:
+    from sync_platform.engines.sandbox import Sandbox
+    from sync_platform.engines.sandbox.env_file import sandbox_env_path, write_sandbox_env
+
+    box = Sandbox(settings.sandbox_dir(), seed=seed, size=size)
+    if reseed or not (settings.sandbox_dir() / "crm.sqlite").exists():
+        box.seed(reset=True)
+    box.start()
+    _pid_file().write_text(str(os.getpid()))
+    write_sandbox_env(box.env())
+    stop = {"now": False}
+
+    def _stop(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    console.print(f"sandbox serving: {box.env()}")
+    while not stop["now"]:
+        time.sleep(0.3)
+    box.stop()
+    sandbox_env_path().unlink(missing_ok=True)
+    _pid_file().unlink(missing_ok=True)
+
+
+@sandbox.command("stop")
+def sandbox_stop() -> None:
+    """Stop the background sandbox."""
+    pid = _running_pid()
+    if pid is None:
+        console.print("sandbox is not running")
+        return
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if _running_pid() is None:
+            break
+        time.sleep(0.1)
+    console.print(f"sandbox stopped (pid {pid})")
+
+
+@sandbox.command("status")
+def sandbox_status() -> None:
+    """Whether the sandbox runs, where, and its request counters."""
+    import requests
+
+    from sync_platform.engines.sandbox.env_file import read_sandbox_env
+
+    pid = _running_pid()
+    if pid is None:
+        console.print("sandbox is not running")
+        return
+    env = read_sandbox_env()
+    table = Table("system", "url", "requests", "by status", title=f"sandbox pid {pid}")
+    for system in ("crm", "marketing", "shop"):
+        url = env.get(f"{system.upper()}_BASE_URL", "")
+        stats = requests.get(f"{url}/__sandbox/stats", timeout=5).json() if url else {}
+        table.add_row(system, url, str(stats.get("requests", "")), str(stats.get("by_status", "")))
+    console.print(table)
+
+
+@sandbox.command("seed")
+@click.option("--size", default=2000, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+def sandbox_seed(size: int, seed: int) -> None:
+    """(Re)generate every sandbox system's data from a seed."""
+    from sync_platform.engines.sandbox import Sandbox
+
+    with console.status("seeding …"):
+        counts = Sandbox(settings.sandbox_dir(), seed=seed, size=size).seed(reset=True)
+    for system, tables in counts.items():
+        console.print(f"{system}: " + ", ".join(f"{t} {n}" for t, n in tables.items()))
+
+
+@sandbox.command("mutate")
+@click.option("--edits", default=10, show_default=True)
+@click.option("--inserts", default=5, show_default=True)
+@click.option("--deletes", default=2, show_default=True)
+@click.option("--new-field", default=None, help="Add a custom field, e.g. x_loyalty_tier.")
+@click.option("--system", "systems", multiple=True, help="Only these systems (repeatable).")
+def sandbox_mutate(edits: int, inserts: int, deletes: int, new_field: str | None, systems: tuple[str, ...]) -> None:
+    """Edit, insert and delete records in the sandbox systems (works while they run)."""
+    from sync_platform.engines.sandbox import Sandbox
+
+    report = Sandbox(settings.sandbox_dir()).mutate(edits=edits, inserts=inserts, deletes=deletes,
+                                                    new_field=new_field, systems=systems or None)
+    for system, tables in report.changed.items():
+        console.print(f"{system}: " + ", ".join(f"{t} {len(ids)} changed" for t, ids in tables.items()))
+
+
+@sandbox.command("faults")
+@click.argument("system", type=click.Choice(["crm", "marketing", "shop"]))
+@click.option("--rate-limit", type=int, default=None, help="Max requests per window (429 beyond).")
+@click.option("--rate-window", type=float, default=1.0, show_default=True)
+@click.option("--error-rate", type=float, default=0.0, show_default=True)
+@click.option("--error-burst", type=int, default=0, show_default=True)
+@click.option("--latency-ms", type=int, default=0, show_default=True)
+@click.option("--drop-rate", type=float, default=0.0, show_default=True)
+@click.option("--down/--up", default=False)
+def sandbox_faults(system: str, rate_limit: int | None, rate_window: float, error_rate: float,
+                   error_burst: int, latency_ms: int, drop_rate: float, down: bool) -> None:
+    """Set a running HTTP system's faults (no options: clear them)."""
+    import requests
+
+    from sync_platform.engines.sandbox.env_file import read_sandbox_env
+
+    url = read_sandbox_env().get(f"{system.upper()}_BASE_URL")
+    if not url or _running_pid() is None:
+        _fail("sandbox is not running: `sync-platform sandbox start`")
+    body = {"rate_limit": rate_limit, "rate_window_s": rate_window, "error_rate": error_rate,
+            "error_burst": error_burst, "latency_ms": latency_ms, "drop_rate": drop_rate, "down": down}
+    response = requests.post(f"{url}/__sandbox/faults", json=body, timeout=5)
+    response.raise_for_status()
+    console.print(f"{system} faults: {response.json()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Shared fixtures: temporary data folders, a copy of the mappings, the real sandbox systems.
+
+The sandbox runs as real HTTP servers on 127.0.0.1 (ephemeral ports) with SQLite/CSV systems
+under a temporary folder; Dagster runs use an ephemeral instance unless a test needs another.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_SIZE = 200
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("SYNC_DATA_DIR", str(folder))
+    monkeypatch.delenv("SYNC_WAREHOUSE", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    return folder
+
+
+@pytest.fixture
+def mappings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The project's mappings, copied, with fast retry backoff so fault tests stay quick."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings", folder)
+    systems = yaml.safe_load((folder / "systems.yaml").read_text())
+    for system in systems["systems"].values():
+        if system["kind"] == "rest":
+            system["connection"]["retry"] = {"max_attempts": 4, "backoff_factor": 0.05,
+                                             "max_delay_s": 0.5, "timeout_s": 10}
+    (folder / "systems.yaml").write_text(yaml.safe_dump(systems, sort_keys=False))
+    monkeypatch.setenv("SYNC_MAPPINGS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def sandbox(data_dir: Path, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """Seeded, running sandbox systems; their URLs and tokens are in the environment."""
+    from sync_platform.engines.sandbox import Sandbox
+
+    box = Sandbox(data_dir / "sandbox", seed=7, size=TEST_SIZE)
+    box.seed(reset=True)
+    box.start(ports={name: 0 for name in Sandbox.HTTP_SYSTEMS})
+    for key, value in box.env().items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture
+def catalog(sandbox):
+    from sync_platform.engines.catalog import load_catalog
+
+    return load_catalog()
+
+
+def postgres_url(database: str = "postgres") -> str | None:
+    """A URL of the local PostgreSQL server, or None when none is reachable."""
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3):
+            pass
+    except Exception:
+        return None
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+def fresh_postgres_database(name: str) -> str:
+    """(Re)create a PostgreSQL database for a test and return its SQLAlchemy URL, or skip."""
+    if postgres_url() is None:
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (trust auth, user postgres)")
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def env_without(*names: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in names}
