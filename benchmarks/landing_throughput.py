@@ -161,7 +161,7 @@ def main() -> None:
             for kind in args.kinds:
                 child = subprocess.run([sys.executable, __file__, "--case", kind, str(rows)],
                                        capture_output=True, text=True)
-                line = next((l for l in child.stdout.splitlines() if l.startswith("RESULT ")), None)
+                line = next((x for x in child.stdout.splitlines() if x.startswith("RESULT ")), None)
                 if line is None:
                     print(f"{kind} {rows}: FAILED\n{child.stderr[-2000:]}")
                     continue
