@@ -49,7 +49,7 @@ def sandbox(data_dir: Path, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch)
     from sync_platform.engines.sandbox import Sandbox
 
     box = Sandbox(data_dir / "sandbox", seed=7, size=TEST_SIZE)
-    box.seed(reset=True)
+    box.seeded = box.seed(reset=True)  # {system: {table: rows}} as the sandbox reports them
     box.start(ports={name: 0 for name in Sandbox.HTTP_SYSTEMS})
     for key, value in box.env().items():
         monkeypatch.setenv(key, value)
