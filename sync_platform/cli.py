@@ -36,6 +36,8 @@ def main(mappings_dir: str | None, data_dir: str | None) -> None:
         os.environ[settings.MAPPINGS_DIR_ENV] = str(Path(mappings_dir).resolve())
     if data_dir:
         os.environ[settings.DATA_DIR_ENV] = str(Path(data_dir).resolve())
+    # dlt's per-load notes (e.g. all-null columns it cannot type yet) are not for the terminal
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     from sync_platform.engines.sandbox.env_file import load_sandbox_env
 
     load_sandbox_env()
@@ -106,8 +108,10 @@ def run_landing(systems: list[str] | None = None, storage: str = "local") -> dic
         graph = defs.resolve_asset_graph()
         selection = [k for k in graph.get_all_asset_keys() if k.path[0] in {f"raw_{s}" for s in systems}]
     with console.status("landing " + (", ".join(systems) if systems else "every system") + " …"):
+        # the terminal shows warnings only; full step logs stay in the Dagster instance (UI)
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         result = job.execute_in_process(instance=get_instance(storage), asset_selection=selection,
-                                        raise_on_error=False)
+                                        raise_on_error=False, run_config=quiet)
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
@@ -124,7 +128,11 @@ def run_landing(systems: list[str] | None = None, storage: str = "local") -> dic
 
 
 def print_landing(landed: dict, title: str) -> None:
-    table = Table("system", "table", "rows landed", "rows in warehouse", "schema changes", title=title)
+    table = Table(title=title)
+    table.add_column("system")
+    table.add_column("table", no_wrap=True)
+    for header in ("rows landed", "rows in warehouse", "schema changes"):
+        table.add_column(header, justify="right")
     for (system, name), meta in sorted(landed.items()):
         table.add_row(system, name, str(meta.get("rows_landed_this_run", 0)),
                       str(meta.get("dagster/row_count", 0)), str(meta.get("schema_changes", 0)))
