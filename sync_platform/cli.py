@@ -251,14 +251,17 @@ def _running_pid() -> int | None:
 @click.option("--size", default=2000, show_default=True)
 @click.option("--seed", default=42, show_default=True)
 @click.option("--reseed", is_flag=True, help="Regenerate the data even if it exists.")
+@click.option("--base-port", default=8701, show_default=True,
+              help="crm on this port, marketing +1, shop +2; 0 picks free ports.")
 @click.option("--foreground", is_flag=True, help="Serve in this process until Ctrl-C.")
-def sandbox_start(size: int, seed: int, reseed: bool, foreground: bool) -> None:
-    """Start the HTTP sandbox systems on 127.0.0.1:8701-8703 (seeding first if needed)."""
+def sandbox_start(size: int, seed: int, reseed: bool, base_port: int, foreground: bool) -> None:
+    """Start the HTTP sandbox systems (seeding first if needed), in the background."""
     if _running_pid():
         _fail(f"sandbox already running (pid {_running_pid()}); `sync-platform sandbox stop` first")
-    args = ["--size", str(size), "--seed", str(seed)] + (["--reseed"] if reseed else [])
+    args = ["--size", str(size), "--seed", str(seed), "--base-port", str(base_port)]
+    args += ["--reseed"] if reseed else []
     if foreground:
-        _serve(size, seed, reseed)
+        _serve(size, seed, reseed, base_port)
         return
     log = settings.sandbox_dir() / "sandbox.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -277,14 +280,15 @@ def sandbox_start(size: int, seed: int, reseed: bool, foreground: bool) -> None:
     console.print(f"sandbox running (pid {process.pid}); connection settings in {sandbox_env_path()}")
 
 
-def _serve(size: int, seed: int, reseed: bool) -> None:
+def _serve(size: int, seed: int, reseed: bool, base_port: int) -> None:
     from sync_platform.engines.sandbox import Sandbox
     from sync_platform.engines.sandbox.env_file import sandbox_env_path, write_sandbox_env
 
     box = Sandbox(settings.sandbox_dir(), seed=seed, size=size)
     if reseed or not (settings.sandbox_dir() / "crm.sqlite").exists():
         box.seed(reset=True)
-    box.start()
+    ports = {name: base_port + offset if base_port else 0 for offset, name in enumerate(Sandbox.HTTP_SYSTEMS)}
+    box.start(ports=ports)
     _pid_file().write_text(str(os.getpid()))
     write_sandbox_env(box.env())
     stop = {"now": False}

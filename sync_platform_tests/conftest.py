@@ -18,6 +18,15 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_SIZE = 200
 
 
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """Commands under test set variables (sandbox URLs, DAGSTER_HOME); none may leak onward."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "data"

@@ -21,3 +21,30 @@ def test_validate_prints_the_systems(sandbox):
     assert result.exit_code == 0, result.output
     assert "salesforce" not in result.output  # presets are config detail, kinds are shown
     assert "crm" in result.output and "rest" in result.output and "5 flows" in result.output
+
+
+def test_sandbox_daemon_start_fault_mutate_land_stop(data_dir, mappings_dir):
+    """The sandbox as a user drives it: a background process other commands talk to."""
+    from sync_platform.engines.sandbox.env_file import read_sandbox_env
+
+    runner = CliRunner()
+    started = runner.invoke(main, ["sandbox", "start", "--size", "100", "--base-port", "0"])
+    assert started.exit_code == 0, started.output
+    try:
+        env = read_sandbox_env()
+        assert env["CRM_BASE_URL"].startswith("http://127.0.0.1:")
+        assert runner.invoke(main, ["sandbox", "start"]).exit_code != 0  # already running
+        assert runner.invoke(main, ["sandbox", "faults", "crm", "--error-burst", "2"]).exit_code == 0
+        first = runner.invoke(main, ["land", "crm"])  # reads the running sandbox from sandbox.env
+        assert first.exit_code == 0, first.output
+        mutated = runner.invoke(main, ["sandbox", "mutate", "--system", "crm", "--edits", "2",
+                                       "--inserts", "1", "--deletes", "0"])
+        assert "Account 3 changed" in mutated.output, mutated.output
+        second = runner.invoke(main, ["land", "crm"])
+        assert second.exit_code == 0 and "accounts" in second.output
+        status = runner.invoke(main, ["sandbox", "status"])
+        assert "'503': 2" in status.output.replace('"', "'"), status.output
+    finally:
+        stopped = runner.invoke(main, ["sandbox", "stop"])
+    assert "stopped" in stopped.output
+    assert read_sandbox_env() == {}
