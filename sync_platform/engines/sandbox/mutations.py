@@ -63,6 +63,12 @@ class MutationReport:
         counts = getattr(self, kind).setdefault(system, {})
         counts[table] = counts.get(table, 0) + len(ids)
 
+    def record_all(self, system: str, table: str, edited: list, inserted: list,
+                   deleted: list) -> None:
+        """Record one table's edited, inserted and deleted ids."""
+        for kind, ids in (("edited", edited), ("inserted", inserted), ("deleted", deleted)):
+            self.record(system, table, kind, ids)
+
     def total(self, system: str, table: str) -> int:
         """Number of distinct source ids touched in (system, table)."""
         return len(self.changed.get(system, {}).get(table, []))
@@ -201,10 +207,7 @@ def _crm(ctx: _Ctx) -> None:
                 if extra:
                     d[extra] = rng.choice(TIERS)
                 RecordStore.update(conn, rec, clock())
-            for rid in del_ids:
-                rec = RecordStore.get(conn, obj, rid)
-                rec.deleted = True
-                RecordStore.update(conn, rec, clock())
+            _soft_delete(conn, obj, del_ids, clock)
             new_ids = []
             specs = [f["name"] for f in RecordStore.fields(conn, obj)]
             accounts = _rest_ids(conn, "Account") if obj == "Contact" else []
@@ -238,9 +241,16 @@ def _crm(ctx: _Ctx) -> None:
                 RecordStore.insert(conn, obj, rec_id, data, clock())
                 ctx.add_truth("crm", obj, rec_id, entity)
                 new_ids.append(rec_id)
-            ctx.report.record("crm", obj, "edited", edit_ids)
-            ctx.report.record("crm", obj, "inserted", new_ids)
-            ctx.report.record("crm", obj, "deleted", del_ids)
+            ctx.report.record_all("crm", obj, edit_ids, new_ids,
+                                   del_ids)
+
+
+def _soft_delete(conn, obj: str, ids: list[str], clock: _Clock) -> None:
+    """Flag records deleted (Salesforce IsDeleted, HubSpot archived) with a fresh timestamp."""
+    for rid in ids:
+        rec = RecordStore.get(conn, obj, rid)
+        rec.deleted = True
+        RecordStore.update(conn, rec, clock())
 
 
 def _marketing(ctx: _Ctx) -> None:
@@ -278,10 +288,7 @@ def _marketing(ctx: _Ctx) -> None:
                 if extra:
                     d[extra] = rng.choice(TIERS)
                 RecordStore.update(conn, rec, clock())
-            for rid in del_ids:
-                rec = RecordStore.get(conn, obj, rid)
-                rec.deleted = True
-                RecordStore.update(conn, rec, clock())
+            _soft_delete(conn, obj, del_ids, clock)
             specs = [f["name"] for f in RecordStore.fields(conn, obj)]
             companies = _rest_ids(conn, "companies") if obj == "contacts" else []
             new_ids = []
@@ -318,9 +325,8 @@ def _marketing(ctx: _Ctx) -> None:
                 RecordStore.insert(conn, obj, rec_id, data, clock(), email_key=email)
                 ctx.add_truth("marketing", obj, rec_id, entity)
                 new_ids.append(rec_id)
-            ctx.report.record("marketing", obj, "edited", edit_ids)
-            ctx.report.record("marketing", obj, "inserted", new_ids)
-            ctx.report.record("marketing", obj, "deleted", del_ids)
+            ctx.report.record_all("marketing", obj, edit_ids, new_ids,
+                                   del_ids)
 
 
 def _shop(ctx: _Ctx) -> None:
@@ -369,9 +375,8 @@ def _shop(ctx: _Ctx) -> None:
             ctx.add_truth("shop", "products", pid, prod.entity_id)
             ctx.add_truth("shop", "variants", vid, prod.entity_id)
             new_ids.append(pid)
-        ctx.report.record("shop", "products", "edited", edit_ids)
-        ctx.report.record("shop", "products", "inserted", new_ids)
-        ctx.report.record("shop", "products", "deleted", del_ids)
+        ctx.report.record_all("shop", "products", edit_ids, new_ids,
+                               del_ids)
 
 
 # -- SQL systems ------------------------------------------------------------------------------
@@ -447,9 +452,8 @@ def _accounting(ctx: _Ctx) -> None:
             ctx.add_truth("accounting", "customers", str(next_id + i), c.entity_id)
             new_ids.append(next_id + i)
     engine.dispose()
-    ctx.report.record("accounting", "customers", "edited", edit_ids)
-    ctx.report.record("accounting", "customers", "inserted", new_ids)
-    ctx.report.record("accounting", "customers", "deleted", del_ids)
+    ctx.report.record_all("accounting", "customers", edit_ids, new_ids,
+                           del_ids)
 
 
 def _payroll(ctx: _Ctx) -> None:
@@ -494,9 +498,8 @@ def _payroll(ctx: _Ctx) -> None:
             ctx.add_truth("payroll", "employees", str(new_id), f"employee:{idx:06d}")
             new_ids.append(new_id)
     engine.dispose()
-    ctx.report.record("payroll", "employees", "edited", edit_ids)
-    ctx.report.record("payroll", "employees", "inserted", new_ids)
-    ctx.report.record("payroll", "employees", "deleted", del_ids)
+    ctx.report.record_all("payroll", "employees", edit_ids, new_ids,
+                           del_ids)
 
 
 def _warehouse(ctx: _Ctx) -> None:
@@ -540,9 +543,8 @@ def _warehouse(ctx: _Ctx) -> None:
             ctx.add_truth("warehouse", "inventory_levels", f"{prod.sku}:{loc}", prod.entity_id)
             new_keys.append(f"{prod.sku}:{loc}")
     engine.dispose()
-    ctx.report.record("warehouse", "inventory_levels", "edited", [f"{s}:{lc}" for s, lc in edit_keys])
-    ctx.report.record("warehouse", "inventory_levels", "inserted", new_keys)
-    ctx.report.record("warehouse", "inventory_levels", "deleted", [f"{s}:{lc}" for s, lc in del_keys])
+    ctx.report.record_all("warehouse", "inventory_levels", [f"{s}:{lc}" for s, lc in edit_keys], new_keys,
+                           [f"{s}:{lc}" for s, lc in del_keys])
     if new_skus:
         ctx.report.record("warehouse", "products", "inserted", new_skus)
 
@@ -597,6 +599,5 @@ def _hr(ctx: _Ctx) -> None:
         new_ids.append(eid)
     if rows:
         hr_files.write_delta(folder, columns, rows)
-    ctx.report.record("hr", "employees", "edited", edit_ids)
-    ctx.report.record("hr", "employees", "inserted", new_ids)
-    ctx.report.record("hr", "employees", "deleted", del_ids)
+    ctx.report.record_all("hr", "employees", edit_ids, new_ids,
+                           del_ids)
