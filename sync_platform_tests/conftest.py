@@ -101,3 +101,38 @@ def fresh_postgres_database(name: str) -> str:
 
 def env_without(*names: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in names}
+
+
+@pytest.fixture(scope="session")
+def landed_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse holding every sandbox system landed once (seed 7, size 300), built once per
+    session. Read-only for tests: use `warehouse_copy` to write."""
+    from sync_platform.engines.catalog import load_catalog
+    from sync_platform.engines.landing import land
+    from sync_platform.engines.sandbox import Sandbox
+
+    root = tmp_path_factory.mktemp("landed")
+    saved = dict(os.environ)
+    os.environ["SYNC_DATA_DIR"] = str(root / "data")
+    os.environ["SYNC_MAPPINGS_DIR"] = str(REPO / "mappings")
+    box = Sandbox(root / "data" / "sandbox", seed=7, size=300)
+    box.seed(reset=True)
+    box.start(ports={name: 0 for name in Sandbox.HTTP_SYSTEMS})
+    try:
+        os.environ.update(box.env())
+        catalog = load_catalog()
+        for system in catalog.systems:
+            land(catalog, system)
+        return catalog.warehouse_path
+    finally:
+        box.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def warehouse_copy(landed_warehouse: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the landed sandbox warehouse."""
+    target = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(landed_warehouse, target)
+    return target
