@@ -26,8 +26,8 @@ _NAMING = NamingConvention()
 
 
 def normalized(name: str) -> str:
-    """The column name dlt gives a source field in the warehouse (e.g. 'Employee ID' -> 'employee_id')."""
-    return _NAMING.normalize_identifier(name)
+    """The column name dlt gives a source field (e.g. "Employee ID" -> employee_id, "Tier__c" -> tier__c)."""
+    return _NAMING.normalize_path(name)
 
 
 @dataclass(frozen=True)
