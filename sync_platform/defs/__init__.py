@@ -7,6 +7,7 @@ from pathlib import Path
 from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dlt import DagsterDltResource
 
+from sync_platform.defs.discovery.assets import discovery_schedule, schema_snapshots
 from sync_platform.defs.ingest.assets import landing_assets, source_specs
 from sync_platform.defs.resources import PlatformResource
 from sync_platform.engines.catalog import load_catalog
@@ -19,7 +20,8 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     catalog = load_catalog(mappings_dir, require_secrets=False)
     landing = landing_assets(catalog)
     return Definitions(
-        assets=[*source_specs(catalog), *landing],
+        assets=[*source_specs(catalog), *landing, schema_snapshots],
+        schedules=[discovery_schedule(catalog)],
         jobs=[define_asset_job("land_all", selection=AssetSelection.assets(*landing),
                                description="Land every system into the warehouse")],
         resources={

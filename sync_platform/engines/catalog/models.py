@@ -220,11 +220,25 @@ class Flow(_Strict):
         return self
 
 
+class DiscoveryConfig(_Strict):
+    """When the platform re-reads every system's schema to detect drift."""
+
+    cron: str = "0 * * * *"
+
+    _check = field_validator("cron")(FlowTiming._cron.__func__)
+
+
+class MappingConfig(_Strict):
+    auto_apply_threshold: float = Field(0.95, ge=0.5, le=1.0)
+
+
 class Catalog(_Strict):
     """Everything systems.yaml declares, cross-checked."""
 
     version: Literal[1] = 1
     warehouse: WarehouseConfig
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
     systems: dict[str, System] = Field(min_length=1)
     system_of_record: dict[str, str] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)
