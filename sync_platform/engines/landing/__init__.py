@@ -1,5 +1,6 @@
 """Landing: one dlt pipeline per system into `raw_<system>` of the DuckDB warehouse."""
 
+from sync_platform.engines.landing.keys import landed_keys, landed_tables
 from sync_platform.engines.landing.pipeline import (
     LandingError,
     TableLanded,
@@ -14,6 +15,8 @@ __all__ = [
     "LandingError",
     "TableLanded",
     "describe_failure",
+    "landed_keys",
+    "landed_tables",
     "land",
     "landing_pipeline",
     "record_schema_changes",
