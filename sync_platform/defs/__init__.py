@@ -9,6 +9,7 @@ from dagster_dlt import DagsterDltResource
 
 from sync_platform.defs.discovery.assets import discovery_schedule, schema_snapshots
 from sync_platform.defs.ingest.assets import landing_assets, source_specs
+from sync_platform.defs.profile.assets import profiling_assets
 from sync_platform.defs.resources import PlatformResource
 from sync_platform.engines.catalog import load_catalog
 from sync_platform.engines.sandbox.env_file import load_sandbox_env
@@ -20,7 +21,7 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     catalog = load_catalog(mappings_dir, require_secrets=False)
     landing = landing_assets(catalog)
     return Definitions(
-        assets=[*source_specs(catalog), *landing, schema_snapshots],
+        assets=[*source_specs(catalog), *landing, schema_snapshots, *profiling_assets(catalog)],
         schedules=[discovery_schedule(catalog)],
         jobs=[define_asset_job("land_all", selection=AssetSelection.assets(*landing),
                                description="Land every system into the warehouse")],

@@ -1,0 +1,108 @@
+"""Persistence of profiles and relationships in the warehouse: `meta.column_profiles` and
+`meta.relationships` (lists stored as JSON text)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+
+import duckdb
+
+from sync_platform.engines.canonical import SemanticType
+from sync_platform.engines.profiling.models import ColumnProfile, Relationship
+
+PROFILES_DDL = """
+CREATE TABLE IF NOT EXISTS meta.column_profiles (
+  system VARCHAR, table_name VARCHAR, column_name VARCHAR, data_type VARCHAR,
+  row_count BIGINT, sampled BOOLEAN, sample_size BIGINT, null_count BIGINT, null_rate DOUBLE,
+  distinct_count BIGINT, uniqueness DOUBLE, min_value VARCHAR, max_value VARCHAR,
+  min_length BIGINT, max_length BIGINT, avg_length DOUBLE, top_values VARCHAR,
+  semantic_type VARCHAR, semantic_confidence DOUBLE, value_format VARCHAR, pattern VARCHAR,
+  sample_values VARCHAR, profiled_at TIMESTAMP
+)"""
+RELATIONSHIPS_DDL = """
+CREATE TABLE IF NOT EXISTS meta.relationships (
+  from_system VARCHAR, from_table VARCHAR, from_column VARCHAR, to_system VARCHAR,
+  to_table VARCHAR, to_column VARCHAR, kind VARCHAR, coverage DOUBLE, from_distinct BIGINT,
+  evidence VARCHAR, confidence DOUBLE, discovered_at TIMESTAMP
+)"""
+PROFILE_FIELDS = [f.name for f in fields(ColumnProfile)]
+RELATIONSHIP_FIELDS = [f.name for f in fields(Relationship)]
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                        "'meta' AND table_name = ?", params=[table]).fetchall()[0][0])
+
+
+def write_profiles(con: duckdb.DuckDBPyConnection, profiles: list[ColumnProfile], system: str,
+                   tables: list[str]) -> None:
+    """Replace the rows of `system`'s `tables` in meta.column_profiles with `profiles`."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(PROFILES_DDL)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM meta.column_profiles WHERE system = ? AND list_contains(?, "
+                    "table_name)", [system, tables])
+        rows = []
+        for p in profiles:
+            row = asdict(p)
+            row["top_values"] = json.dumps([[v, c] for v, c in p.top_values])
+            row["sample_values"] = json.dumps(p.sample_values)
+            row["semantic_type"] = str(p.semantic_type)
+            rows.append([row[f] for f in PROFILE_FIELDS])
+        if rows:
+            marks = ", ".join("?" for _ in PROFILE_FIELDS)
+            con.executemany(f"INSERT INTO meta.column_profiles ({', '.join(PROFILE_FIELDS)}, "
+                            f"profiled_at) VALUES ({marks}, now()::TIMESTAMP)", rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def read_profiles(con: duckdb.DuckDBPyConnection, system: str | None = None) -> list[ColumnProfile]:
+    if not _table_exists(con, "column_profiles"):
+        return []
+    where, params = ("WHERE system = ?", [system]) if system else ("", [])
+    result = con.sql(f"SELECT {', '.join(PROFILE_FIELDS)} FROM meta.column_profiles {where} "
+                     "ORDER BY system, table_name, rowid", params=params).fetchall()
+    profiles = []
+    for values in result:
+        row = dict(zip(PROFILE_FIELDS, values, strict=True))
+        row["top_values"] = [(v, int(c)) for v, c in json.loads(row["top_values"] or "[]")]
+        row["sample_values"] = json.loads(row["sample_values"] or "[]")
+        row["semantic_type"] = SemanticType(row["semantic_type"])
+        profiles.append(ColumnProfile(**row))
+    return profiles
+
+
+def write_relationships(con: duckdb.DuckDBPyConnection, relationships: list[Relationship],
+                        systems: list[str] | None = None) -> None:
+    """Replace meta.relationships (only rows starting in `systems`, when given)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(RELATIONSHIPS_DDL)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if systems is None:
+            con.execute("DELETE FROM meta.relationships")
+        else:
+            con.execute("DELETE FROM meta.relationships WHERE list_contains(?, from_system)",
+                        [systems])
+        rows = [[asdict(r)[f] for f in RELATIONSHIP_FIELDS] for r in relationships]
+        if rows:
+            marks = ", ".join("?" for _ in RELATIONSHIP_FIELDS)
+            con.executemany(f"INSERT INTO meta.relationships ({', '.join(RELATIONSHIP_FIELDS)}, "
+                            f"discovered_at) VALUES ({marks}, now()::TIMESTAMP)", rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def read_relationships(con: duckdb.DuckDBPyConnection) -> list[Relationship]:
+    if not _table_exists(con, "relationships"):
+        return []
+    result = con.sql(f"SELECT {', '.join(RELATIONSHIP_FIELDS)} FROM meta.relationships "
+                     "ORDER BY kind DESC, from_system, from_table, from_column").fetchall()
+    return [Relationship(**dict(zip(RELATIONSHIP_FIELDS, r, strict=True))) for r in result]
