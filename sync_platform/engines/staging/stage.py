@@ -38,6 +38,12 @@ def _skip_reason(entity: CanonicalEntity, mapping: SystemMapping) -> str | None:
         why = f": {mapping.status_reason}" if mapping.status_reason else ""
         kept = " (rows staged earlier are kept)" if mapping.status == "paused" else ""
         return f"status {mapping.status}{why}{kept}"
+    covered = {target for rule in mapping.applied_rules() for target in rule.targets}
+    missing = [f.name for f in entity.fields if f.required and f.name not in covered]
+    if missing:
+        # Staging would reject every record; wait for the mapping to be completed instead.
+        return (f"incomplete: required field(s) {', '.join(missing)} have no applied rule yet "
+                "(review pending: sync-platform mappings review)")
     return None
 
 

@@ -214,3 +214,19 @@ def test_enrichment(tmp_path, entities):
         ("name", "required field missing")]
     assert sql(warehouse, "SELECT modified_at FROM staged.customer WHERE source_id = '1'") == [
         (datetime(2023, 11, 14, 22, 13, 20),)]
+
+
+def test_mapping_missing_a_required_field_waits_instead_of_rejecting(warehouse_copy, entities):
+    """A required field without an applied rule (its proposal awaits review) would reject every
+    record: the mapping is skipped as incomplete and nothing lands in rejects."""
+    mapping = crm_contact_mapping()
+    mapping.mapping_rules = [r for r in mapping.mapping_rules if r.targets != ["last_name"]]
+    result = stage_entity(warehouse_copy, entities["contact"], [mapping], KEYS)
+    assert [s.mapping_id for s in result.skipped] == [mapping.id]
+    assert "required field(s) last_name" in result.skipped[0].reason
+    con = duckdb.connect(str(warehouse_copy), read_only=True)
+    try:
+        rejected = con.execute("SELECT count(*) FROM quality.rejects WHERE entity = 'contact'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert rejected == 0
