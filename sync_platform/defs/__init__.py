@@ -9,8 +9,11 @@ from dagster_dlt import DagsterDltResource
 
 from sync_platform.defs.discovery.assets import discovery_schedule, schema_snapshots
 from sync_platform.defs.ingest.assets import landing_assets, source_specs
+from sync_platform.defs.mapping.assets import mapping_asset
 from sync_platform.defs.profile.assets import profiling_assets
 from sync_platform.defs.resources import PlatformResource
+from sync_platform.defs.staging.assets import staging_assets
+from sync_platform.engines.canonical import load_entities
 from sync_platform.engines.catalog import load_catalog
 from sync_platform.engines.sandbox.env_file import load_sandbox_env
 
@@ -20,11 +23,19 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     load_sandbox_env()
     catalog = load_catalog(mappings_dir, require_secrets=False)
     landing = landing_assets(catalog)
+    understanding = [*profiling_assets(catalog), mapping_asset(catalog),
+                     *staging_assets(load_entities(mappings_dir))]
     return Definitions(
-        assets=[*source_specs(catalog), *landing, schema_snapshots, *profiling_assets(catalog)],
+        assets=[*source_specs(catalog), *landing, schema_snapshots, *understanding],
         schedules=[discovery_schedule(catalog)],
-        jobs=[define_asset_job("land_all", selection=AssetSelection.assets(*landing),
-                               description="Land every system into the warehouse")],
+        jobs=[
+            define_asset_job("land_all", selection=AssetSelection.assets(*landing),
+                             description="Land every system into the warehouse"),
+            define_asset_job("understand",
+                             selection=AssetSelection.assets(*landing, *understanding)
+                             | AssetSelection.checks_for_assets(*understanding),
+                             description="Land, profile, map and stage every system"),
+        ],
         resources={
             "dlt": DagsterDltResource(),
             "platform": PlatformResource(mappings_dir=str(mappings_dir or "")),

@@ -16,7 +16,7 @@ from dagster import (
 from sync_platform.defs.ingest.assets import WRITER_POOL
 from sync_platform.defs.resources import PlatformResource
 from sync_platform.engines.catalog import Catalog
-from sync_platform.engines.discovery import snapshot_systems
+from sync_platform.engines.discovery import pause_mappings_for, snapshot_systems
 from sync_platform.engines.warehouse import markdown_table
 
 SNAPSHOT_KEY = AssetKey(["meta", "schema_snapshots"])
@@ -35,6 +35,9 @@ SNAPSHOT_KEY = AssetKey(["meta", "schema_snapshots"])
 def schema_snapshots(context: AssetExecutionContext, platform: PlatformResource):
     catalog = platform.catalog()
     result = snapshot_systems(catalog.warehouse_path, catalog)
+    impacts = pause_mappings_for(catalog.warehouse_path, platform.folder(), result.changes)
+    for impact in impacts:
+        context.log.error(f"mapping {impact.mapping_id} paused: {impact.message}")
     for system, reason in result.unreachable.items():
         context.log.warning(f"{system}: schema not read ({reason}); its last snapshot stays the reference")
     rows = [(c.system, c.table_name, c.column_name or "", c.change, c.old_type or "", c.new_type or "")
@@ -46,6 +49,7 @@ def schema_snapshots(context: AssetExecutionContext, platform: PlatformResource)
         "changes": MetadataValue.int(len(rows)),
         "unreachable": MetadataValue.json(result.unreachable),
         "drift": MetadataValue.md(changes_md if rows else "no changes"),
+        "mappings_paused": MetadataValue.json({i.mapping_id: i.message for i in impacts}),
     })
     yield AssetCheckResult(
         check_name="schema_drift",

@@ -4,6 +4,7 @@ only the mapping that uses it (with a clear reason), so everything else keeps ru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sync_platform.engines.canonical.mapping_records import SystemMapping
 from sync_platform.engines.landing.schema_log import SchemaChange
@@ -49,3 +50,25 @@ def pause_impacted(mappings: list[SystemMapping], impacts: list[DriftImpact]) ->
             mapping = mapping.model_copy(update={"status": "paused", "status_reason": " ".join(reasons[mapping.id])})
         updated.append(mapping)
     return updated
+
+
+def pause_mappings_for(warehouse: Path, mappings_dir: Path, changes: list[SchemaChange]) -> list[DriftImpact]:
+    """Pause, in the YAML store and its meta mirror, every mapping a breaking change hits."""
+    from sync_platform.engines.mapping.store import (
+        load_mappings,
+        save_mapping,
+        write_system_mappings,
+    )
+    from sync_platform.engines.warehouse import connect
+
+    mappings = load_mappings(mappings_dir)
+    impacts = mapping_impacts(changes, mappings)
+    if not impacts:
+        return []
+    before = {m.id: m.status for m in mappings}
+    changed = [m for m in pause_impacted(mappings, impacts) if m.status != before[m.id]]
+    for mapping in changed:
+        save_mapping(mappings_dir, mapping)
+    with connect(warehouse) as con:
+        write_system_mappings(con, changed)
+    return impacts

@@ -184,14 +184,23 @@ def score_table(profiles: list[Any], targets: list[Target], *, entity: str, know
     single: dict[tuple[str, str], float] = {}
     usable = [p for p in profiles if not system_column(p.column_name)]
     for p in usable:
+        best: Candidate | None = None
         for t in targets:
             related = bool(related_columns and p.column_name in related_columns)
             conf, feats, cap = _score(p, t, {**context, "related": related}, external_id_field)
             single[(p.column_name, t.name)] = conf
-            if conf < FLOOR:
-                continue
-            candidates.append(Candidate([p.column_name], [t.name], conf, _explain(feats, conf, cap),
-                                        step_rules.choose(p, t), feats.vector()))
+            candidate = Candidate([p.column_name], [t.name], conf, _explain(feats, conf, cap),
+                                  step_rules.choose(p, t), feats.vector())
+            if conf >= FLOOR:
+                candidates.append(candidate)
+            elif best is None or conf > best.confidence:
+                best = candidate
+        if best is not None and not any(p.column_name in c.sources for c in candidates):
+            # Every field gets a proposal, so a new one is seen in review: here the best weak guess.
+            why = custom_reason(p.column_name) or "no canonical field fits"
+            best.evidence = (f"no good match ({why}); best guess only. Extend "
+                             f"mappings/entities/{entity}.yaml or reject. " + best.evidence)
+            candidates.append(best)
     candidates += composites(usable, targets, context, single)
     assign(candidates)
     return candidates

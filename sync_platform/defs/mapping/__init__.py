@@ -1,0 +1,1 @@
+"""Mapping proposals to the canonical model: auto-applied or queued for review."""

@@ -1,0 +1,1 @@
+"""Staged canonical records, one asset per entity, gated by a reconciliation check."""
