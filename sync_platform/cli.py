@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from sync_platform import settings
 from sync_platform.engines.catalog import CatalogError, load_catalog
@@ -90,10 +90,8 @@ def _catalog():
 # ---------------------------------------------------------------- landing
 
 
-def run_landing(systems: list[str] | None = None, storage: str = "local") -> dict:
-    """Materialize landing assets through Dagster; returns {(system, table): metadata} or exits."""
-    from dagster import AssetKey
-
+def run_job(job_name: str, systems: list[str] | None = None, storage: str = "local") -> dict:
+    """Run a Dagster job (optionally only some systems' landing); returns {asset path: metadata}."""
     from sync_platform.defs import build_definitions
     from sync_platform.instance import get_instance
 
@@ -102,12 +100,12 @@ def run_landing(systems: list[str] | None = None, storage: str = "local") -> dic
     if unknown:
         _fail(f"unknown system(s) {unknown}; known: {', '.join(catalog.systems)}")
     defs = build_definitions(settings.mappings_dir())
-    job = defs.resolve_job_def("land_all")
+    job = defs.resolve_job_def(job_name)
     selection = None
     if systems:
         graph = defs.resolve_asset_graph()
         selection = [k for k in graph.get_all_asset_keys() if k.path[0] in {f"raw_{s}" for s in systems}]
-    with console.status("landing " + (", ".join(systems) if systems else "every system") + " …"):
+    with console.status(f"{job_name}: " + (", ".join(systems) if systems else "every system") + " …"):
         # the terminal shows warnings only; full step logs stay in the Dagster instance (UI)
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         result = job.execute_in_process(instance=get_instance(storage), asset_selection=selection,
@@ -117,14 +115,20 @@ def run_landing(systems: list[str] | None = None, storage: str = "local") -> dic
             if event.is_step_failure:
                 error = event.step_failure_data.error
                 click.echo(f"{event.step_key} failed: {error.message.strip()}", err=True)
-        _fail(f"landing run {result.run_id} failed")
-    landed: dict[tuple[str, str], dict] = {}
-    for event in result.get_asset_materialization_events():
-        key: AssetKey = event.materialization.asset_key
-        landed[(key.path[0].removeprefix("raw_"), key.path[-1])] = {
-            k: v.value for k, v in event.materialization.metadata.items()
-        }
-    return landed
+        _fail(f"{job_name} run {result.run_id} failed")
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            click.echo(f"check {check.asset_key.to_user_string()}:{check.check_name} failed: "
+                       f"{check.description}", err=True)
+    return {tuple(event.materialization.asset_key.path): {
+        k: v.value for k, v in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()}
+
+
+def run_landing(systems: list[str] | None = None, storage: str = "local") -> dict:
+    """Land through Dagster; returns {(system, table): metadata} or exits with the failure."""
+    materialized = run_job("land_all", systems, storage)
+    return {(path[0].removeprefix("raw_"), path[-1]): meta for path, meta in materialized.items()}
 
 
 def print_landing(landed: dict, title: str) -> None:
@@ -149,6 +153,22 @@ def land(systems: tuple[str, ...], dagster_storage: str) -> None:
     print_landing(landed, "landing")
 
 
+@main.command()
+@click.option("--dagster-storage", type=click.Choice(["local", "postgres"]), default="local")
+def understand(dagster_storage: str) -> None:
+    """Land, profile, map and stage every system; print what was staged and what awaits review."""
+    materialized = run_job("understand", storage=dagster_storage)
+    mapping = materialized.get(("mapping", "system_mappings"), {})
+    console.print(f"mappings: {mapping.get('mappings', 0)}, rules applied: "
+                  f"{mapping.get('rules_applied', 0)}, waiting for review: {mapping.get('review_queue', 0)}")
+    table = Table("entity", "read", "staged", "rejected", "warnings", title="staged canonical records")
+    for path, meta in sorted(materialized.items()):
+        if path[0] == "staged":
+            table.add_row(path[1], *(str(meta.get(k, 0)) for k in ("read", "staged", "rejected", "warnings")))
+    console.print(table)
+    console.print("next: sync-platform mappings review")
+
+
 @main.command("schema-changes")
 @click.option("--system", default=None)
 @click.option("--limit", default=50, show_default=True)
@@ -168,6 +188,175 @@ def schema_changes(system: str | None, limit: int) -> None:
     table = Table("detected", "system", "table", "column", "change", "old", "new")
     for row in rows:
         table.add_row(*[("" if v is None else str(v)) for v in row])
+    console.print(table)
+
+
+# ---------------------------------------------------------------- mappings
+
+
+@main.group()
+def mappings() -> None:
+    """Review, correct and export field mappings; suggest mappings between any two tables."""
+
+
+def _warehouse_for_reading() -> Path | None:
+    catalog = load_catalog(require_secrets=False)
+    return catalog.warehouse_path if catalog.warehouse_path.exists() else None
+
+
+@mappings.command("list")
+def mappings_list() -> None:
+    """Every mapping with its status and rule counts."""
+    from sync_platform.engines.mapping import load_mappings
+
+    table = Table("status", "applied", "to review", "rejected", "confidence")
+    table.columns.insert(0, Column("mapping", no_wrap=True))
+    for m in load_mappings(settings.mappings_dir()):
+        count = lambda *statuses, m=m: str(sum(r.status in statuses for r in m.mapping_rules))  # noqa: E731
+        table.add_row(m.id, m.status + (f" ({m.status_reason})" if m.status_reason else ""),
+                      count("auto_applied", "approved"), count("proposed"), count("rejected"),
+                      f"{m.confidence:.2f}")
+    console.print(table)
+
+
+@mappings.command("review")
+@click.option("--mapping", "mapping_id", default=None, help="Only this mapping.")
+@click.option("--limit", default=30, show_default=True)
+def mappings_review(mapping_id: str | None, limit: int) -> None:
+    """Pending proposals, best first, with sample values side by side and the evidence."""
+    from sync_platform.engines.mapping import pending
+
+    items = [i for i in pending(settings.mappings_dir(), _warehouse_for_reading())
+             if mapping_id in (None, i["mapping_id"])]
+    if not items:
+        console.print("nothing to review")
+        return
+    for item in items[:limit]:
+        table = Table(show_header=False, title=f"{item['mapping_id']}: {'+'.join(item['source_fields'])} → "
+                      f"{'+'.join(item['target_fields'])}  ({item['kind']}, confidence {item['confidence']:.2f})",
+                      title_justify="left")
+        table.add_column("what", style="bold")
+        table.add_column("value", overflow="fold")
+        for field, values in item["source_samples"].items():
+            table.add_row(f"source {field}", ", ".join(map(str, values[:6])))
+        for where, values in list(item["target_samples"].items())[:2]:
+            table.add_row(f"already mapped: {where}", ", ".join(map(str, values[:6])))
+        if item["transform"]:
+            table.add_row("transform", ", ".join(step["kind"] for step in item["transform"]))
+        table.add_row("evidence", item["evidence"])
+        console.print(table)
+    console.print(f"{len(items)} pending. Decide with: sync-platform mappings approve|reject MAPPING FIELD, "
+                  "or mappings correct FIELD TARGET --mapping MAPPING")
+
+
+def _decide(action: str, mapping_id: str, source_field: str, target: str | None = None) -> None:
+    from sync_platform.engines import mapping as engine
+
+    try:
+        if action == "correct":
+            targets = target.split("+") if target and "+" in target else target
+            decision = engine.correct(settings.mappings_dir(), mapping_id, source_field, targets,
+                                      by=os.environ.get("USER", "user"), warehouse=_warehouse_for_reading())
+        else:
+            decision = getattr(engine, action)(settings.mappings_dir(), mapping_id, source_field,
+                                               by=os.environ.get("USER", "user"),
+                                               warehouse=_warehouse_for_reading())
+    except (KeyError, FileNotFoundError) as exc:
+        _fail(str(exc).strip('"'))
+    console.print(f"recorded decision {decision['id']}: {action} {mapping_id} {source_field}"
+                  + (f" → {target}" if target else ""))
+
+
+@mappings.command("approve")
+@click.argument("mapping_id")
+@click.argument("source_field")
+def mappings_approve(mapping_id: str, source_field: str) -> None:
+    """Approve the proposed rule of SOURCE_FIELD in MAPPING_ID."""
+    _decide("approve", mapping_id, source_field)
+
+
+@mappings.command("reject")
+@click.argument("mapping_id")
+@click.argument("source_field")
+def mappings_reject(mapping_id: str, source_field: str) -> None:
+    """Reject the rule of SOURCE_FIELD in MAPPING_ID (never proposed again for this pair)."""
+    _decide("reject", mapping_id, source_field)
+
+
+@mappings.command("correct")
+@click.argument("source_field")
+@click.argument("target_field")
+@click.option("--mapping", "mapping_id", default=None,
+              help="The mapping (needed when the source field name is in several mappings).")
+def mappings_correct(source_field: str, target_field: str, mapping_id: str | None) -> None:
+    """Map SOURCE_FIELD to TARGET_FIELD (first+last for 1:n) instead, and learn from it."""
+    from sync_platform.engines.mapping import load_mappings
+
+    if mapping_id is None:
+        owners = [m.id for m in load_mappings(settings.mappings_dir())
+                  if any(source_field in r.sources for r in m.mapping_rules)]
+        if len(owners) != 1:
+            _fail(f"{source_field!r} is in {len(owners)} mappings {owners}; name one with --mapping")
+        mapping_id = owners[0]
+    _decide("correct", mapping_id, source_field, target_field)
+
+
+@mappings.command("explain")
+def mappings_explain() -> None:
+    """What the analyzer learned from decisions, and from which decision."""
+    from sync_platform.engines.mapping import explain
+
+    learned = explain(settings.mappings_dir())
+    if not learned:
+        console.print("nothing learned yet: decisions made with approve/reject/correct teach the analyzer")
+        return
+    table = Table("kind", "what", "because")
+    for item in learned:
+        because = item.pop("because", "")
+        kind = item.pop("kind")
+        what = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("decision",))
+        table.add_row(kind, what, because)
+    console.print(table)
+
+
+@mappings.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="markdown", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None)
+@click.option("--include-proposed", is_flag=True, help="Also list rules still waiting for review.")
+def mappings_export(fmt: str, out: str | None, include_proposed: bool) -> None:
+    """The mapping document: Source System, Source Field, Target System, Target Field, notes."""
+    from sync_platform.engines.mapping import export_document, load_mappings
+
+    text = export_document(load_mappings(settings.mappings_dir()), format=fmt, include_proposed=include_proposed)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
+@mappings.command("suggest")
+@click.option("--source", required=True, help="CSV/Parquet/JSON file or path.duckdb::schema.table")
+@click.option("--target", required=True, help="Same, or a canonical entity name (e.g. contact)")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def mappings_suggest(source: str, target: str, fmt: str) -> None:
+    """Propose field correspondences between any two tables, with confidence and evidence."""
+    import json
+
+    from sync_platform.engines.mapping import suggest
+
+    try:
+        proposals = suggest(source, target, settings.mappings_dir())
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps(proposals, indent=2, default=str))
+        return
+    table = Table("source", "target", "kind", "confidence", "evidence", title=f"{source} → {target}")
+    for p in proposals:
+        join = lambda v: "+".join(v) if isinstance(v, list) else str(v)  # noqa: E731
+        table.add_row(join(p["source_field"]), join(p["target_field"]), p["kind"],
+                      f"{p['confidence']:.2f}", p["evidence"])
     console.print(table)
 
 
