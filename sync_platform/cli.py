@@ -157,7 +157,10 @@ def land(systems: tuple[str, ...], dagster_storage: str) -> None:
 @click.option("--dagster-storage", type=click.Choice(["local", "postgres"]), default="local")
 def understand(dagster_storage: str) -> None:
     """Land, profile, map and stage every system; print what was staged and what awaits review."""
-    materialized = run_job("understand", storage=dagster_storage)
+    print_understanding(run_job("understand", storage=dagster_storage))
+
+
+def print_understanding(materialized: dict) -> None:
     mapping = materialized.get(("mapping", "system_mappings"), {})
     console.print(f"mappings: {mapping.get('mappings', 0)}, rules applied: "
                   f"{mapping.get('rules_applied', 0)}, waiting for review: {mapping.get('review_queue', 0)}")
@@ -403,6 +406,8 @@ def demo(size: int, seed: int) -> None:
                 changed.add_row(system, name, str(len(ids)))
         console.print(changed)
         print_landing(run_landing(), "3rd landing: exactly the changed rows, new field recorded")
+        console.rule("profile, map to the canonical model, stage")
+        print_understanding(run_job("understand"))
     finally:
         sandbox.stop()
     console.print(
