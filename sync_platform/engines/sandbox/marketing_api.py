@@ -232,10 +232,16 @@ class MarketingApi(RestApi):
         with self.store.reading() as conn:
             known = {f["name"] for f in RecordStore.fields(conn, obj)}
             where, params = self._filters(groups, known)
-            total = RecordStore.count(conn, obj, deleted=False, extra_where=where,
-                                      extra_params=tuple(params))
             after = body.get("after")
-            after_mod = tuple(_uncursor(str(after))) if after not in (None, "") else None
+            state = _uncursor(str(after)) if after not in (None, "") else None
+            after_mod = tuple(state[:2]) if state else None
+            # the total is counted once, on the first page, and carried in the cursor: counting
+            # on every page made reading a large result quadratic
+            if state and len(state) > 2:
+                total = int(state[2])
+            else:
+                total = RecordStore.count(conn, obj, deleted=False, extra_where=where,
+                                          extra_params=tuple(params))
             recs = RecordStore.query(conn, obj, deleted=False, after_mod=after_mod,
                                      extra_where=where, extra_params=tuple(params),
                                      limit=limit + 1)
@@ -244,7 +250,7 @@ class MarketingApi(RestApi):
                                "results": [render(r, props) for r in recs[:limit]]}
         if len(recs) > limit and limit > 0:
             last = recs[limit - 1]
-            out["paging"] = {"next": {"after": _cursor([last.modified_at, last.id])}}
+            out["paging"] = {"next": {"after": _cursor([last.modified_at, last.id, total])}}
         return Response(200, out)
 
     @staticmethod
