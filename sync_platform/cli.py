@@ -214,12 +214,15 @@ def mappings_list() -> None:
 
     table = Table("status", "applied", "to review", "rejected", "confidence")
     table.columns.insert(0, Column("mapping", no_wrap=True))
-    for m in load_mappings(settings.mappings_dir()):
+    loaded = load_mappings(settings.mappings_dir())
+    for m in loaded:
         count = lambda *statuses, m=m: str(sum(r.status in statuses for r in m.mapping_rules))  # noqa: E731
-        table.add_row(m.id, m.status + (f" ({m.status_reason})" if m.status_reason else ""),
-                      count("auto_applied", "approved"), count("proposed"), count("rejected"),
-                      f"{m.confidence:.2f}")
+        table.add_row(m.id, m.status, count("auto_applied", "approved"), count("proposed"),
+                      count("rejected"), f"{m.confidence:.2f}")
     console.print(table)
+    for m in loaded:
+        if m.status == "paused":
+            click.echo(f"paused {m.id}: {m.status_reason}")
 
 
 @mappings.command("review")

@@ -18,6 +18,17 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_SIZE = 200
 
 
+def handwritten_mappings(folder: Path) -> Path:
+    """Copy the hand-written parts of mappings/ (systems, entities, seed knowledge) to `folder`:
+    tests start with no generated mappings and no decisions."""
+    folder.mkdir(parents=True)
+    shutil.copyfile(REPO / "mappings" / "systems.yaml", folder / "systems.yaml")
+    shutil.copytree(REPO / "mappings" / "entities", folder / "entities")
+    shutil.copytree(REPO / "mappings" / "knowledge", folder / "knowledge",
+                    ignore=shutil.ignore_patterns("decisions.yaml", "learned.yaml"))
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def _restore_environment() -> Iterator[None]:
     """Commands under test set variables (sandbox URLs, DAGSTER_HOME); none may leak onward."""
@@ -40,13 +51,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def mappings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The project's mappings, copied, with fast retry backoff so fault tests stay quick."""
-    folder = tmp_path / "mappings"
-    # the hand-written parts only: tests start with no generated mappings and no decisions
-    folder.mkdir()
-    shutil.copyfile(REPO / "mappings" / "systems.yaml", folder / "systems.yaml")
-    shutil.copytree(REPO / "mappings" / "entities", folder / "entities")
-    shutil.copytree(REPO / "mappings" / "knowledge", folder / "knowledge",
-                    ignore=shutil.ignore_patterns("decisions.yaml", "learned.yaml"))
+    folder = handwritten_mappings(tmp_path / "mappings")
     systems = yaml.safe_load((folder / "systems.yaml").read_text())
     for system in systems["systems"].values():
         if system["kind"] == "rest":

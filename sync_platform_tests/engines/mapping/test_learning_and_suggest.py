@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from sync_platform.engines.canonical import FieldRule, SystemMapping
 from sync_platform.engines.mapping import correct, explain, save_mapping, suggest
+from sync_platform_tests.conftest import handwritten_mappings
 
 REPO = Path(__file__).resolve().parents[3]
 FIRMS = ["Acme Tooling GmbH", "Nordwind Logistik AG", "Bergmann & Sohn KG", "Lumen Optics SE",
@@ -28,7 +28,7 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 @pytest.fixture
 def mappings(tmp_path: Path) -> Path:
     folder = tmp_path / "mappings"
-    shutil.copytree(REPO / "mappings", folder, ignore=shutil.ignore_patterns("crm", "hr"))
+    handwritten_mappings(folder)
     return folder
 
 

@@ -23,6 +23,7 @@ from sync_platform.engines.mapping import (
     reject,
 )
 from sync_platform.engines.warehouse import connect
+from sync_platform_tests.conftest import handwritten_mappings
 
 REPO = Path(__file__).resolve().parents[3]
 TRUTH = yaml.safe_load((REPO / "sync_platform_tests/fixtures/sandbox_field_truth.yaml").read_text())
@@ -34,7 +35,7 @@ def proposed(landed_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     warehouse = root / "warehouse.duckdb"
     shutil.copyfile(landed_warehouse, warehouse)
     mappings = root / "mappings"
-    shutil.copytree(REPO / "mappings", mappings)
+    handwritten_mappings(mappings)
     catalog = load_catalog(mappings, require_secrets=False)
     result = propose_mappings(warehouse, catalog, load_entities(mappings), mappings)
     return warehouse, mappings, catalog, result
