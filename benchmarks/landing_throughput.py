@@ -16,16 +16,15 @@ import argparse
 import csv
 import json
 import os
-import platform
 import random
 import resource
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench_io import ResultRows, child_result, emit
 
 RESULTS = Path(__file__).parent / "results" / "landing_throughput.csv"
 FIELDS = ["FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title", "AccountId",
@@ -147,31 +146,13 @@ def main() -> None:
     parser.add_argument("--case", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        print("RESULT " + json.dumps(run_case(args.case[0], int(args.case[1]))), flush=True)
+        emit(run_case(args.case[0], int(args.case[1])))
         return
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    new_file = not RESULTS.exists()
-    columns = ["date", "kind", "rows", "prepare_s", "land_s", "rows_per_s", "peak_rss_mb", "machine"]
-    print(" | ".join(columns[1:-1]))
-    with open(RESULTS, "a", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        if new_file:
-            writer.writeheader()
+    with ResultRows(RESULTS, ["kind", "rows", "prepare_s", "land_s", "rows_per_s", "peak_rss_mb"]) as rows_out:
         for rows in args.sizes:
             for kind in args.kinds:
-                child = subprocess.run([sys.executable, __file__, "--case", kind, str(rows)],
-                                       capture_output=True, text=True)
-                line = next((x for x in child.stdout.splitlines() if x.startswith("RESULT ")), None)
-                if line is None:
-                    print(f"{kind} {rows}: FAILED\n{child.stderr[-2000:]}")
-                    continue
-                row = json.loads(line[7:])
-                row.update(date=datetime.now(UTC).isoformat(timespec="seconds"),
-                           machine=f"{os.cpu_count()} cores, {platform.python_version()}")
-                writer.writerow(row)
-                out.flush()
-                print(" | ".join(str(row[c]) for c in columns[1:-1]), flush=True)
-
+                if (row := child_result(__file__, ["--case", kind, str(rows)])) is not None:
+                    rows_out.add(row)
 
 if __name__ == "__main__":
     main()

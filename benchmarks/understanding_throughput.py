@@ -12,17 +12,14 @@ benchmarks/results/understanding_throughput.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import platform
 import resource
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from bench_io import ResultRows, child_result, emit
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "understanding_throughput.csv"
@@ -117,32 +114,17 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(run_stage(args.child[0], Path(args.child[1]), args.size)), flush=True)
+        emit(run_stage(args.child[0], Path(args.child[1]), args.size))
         return
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-understanding-"))
     folder.mkdir(parents=True, exist_ok=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    columns = ["date", "stage", "size", "rows_in", "seconds", "peak_rss_mb", "detail", "machine"]
-    new_file = not RESULTS.exists()
-    with open(RESULTS, "a", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        if new_file:
-            writer.writeheader()
+    with ResultRows(RESULTS, ["stage", "size", "rows_in", "seconds", "peak_rss_mb", "detail"]) as rows_out:
         for stage in args.stages:
-            child = subprocess.run([sys.executable, __file__, "--size", str(args.size), "--child", stage, str(folder)],
-                                   capture_output=True, text=True, cwd=REPO)
-            line = next((x for x in child.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if line is None:
-                print(f"{stage}: FAILED\n{child.stderr[-3000:]}", flush=True)
+            row = child_result(__file__, ["--size", str(args.size), "--child", stage, str(folder)], cwd=REPO)
+            if row is None:
                 break
-            row = json.loads(line[7:])
-            row.update(date=datetime.now(UTC).isoformat(timespec="seconds"),
-                       machine=f"{os.cpu_count()} cores, {platform.python_version()}")
-            writer.writerow(row)
-            out.flush()
-            print(" | ".join(str(row[c]) for c in columns[1:-1]), flush=True)
+            rows_out.add(row)
     print(f"work folder: {folder}")
-
 
 if __name__ == "__main__":
     main()
