@@ -6,26 +6,21 @@ source system: a value list only has to cover most values of a column to be deci
 
 from __future__ import annotations
 
+from sync_platform.engines.canonical import geo
+
 BOOLEAN_PAIRS: tuple[tuple[str, str], ...] = (
     ("true", "false"), ("t", "f"), ("yes", "no"), ("y", "n"), ("1", "0"),
     ("active", "inactive"), ("open", "closed"), ("on", "off"), ("enabled", "disabled"),
 )
 BOOLEAN_WORDS: tuple[str, ...] = tuple(sorted({w for pair in BOOLEAN_PAIRS for w in pair}))
 
-COUNTRY_NAMES: tuple[str, ...] = (
-    "united states", "united states of america", "usa", "u.s.", "u.s.a.", "america", "canada",
-    "mexico", "united kingdom", "great britain", "britain", "england", "scotland", "wales",
-    "ireland", "germany", "deutschland", "france", "spain", "españa", "portugal", "italy", "italia",
-    "netherlands", "the netherlands", "holland", "belgium", "switzerland", "schweiz", "austria",
-    "österreich", "denmark", "sweden", "norway", "finland", "iceland", "poland", "czech republic",
-    "czechia", "hungary", "romania", "bulgaria", "greece", "turkey", "russia", "ukraine",
-    "israel", "egypt", "south africa", "nigeria", "kenya", "morocco", "india", "pakistan",
-    "china", "japan", "south korea", "korea", "taiwan", "hong kong", "singapore", "malaysia",
-    "indonesia", "thailand", "vietnam", "philippines", "australia", "new zealand", "brazil",
-    "argentina", "chile", "colombia", "peru", "venezuela", "united arab emirates", "uae",
-    "saudi arabia", "qatar", "luxembourg", "estonia", "latvia", "lithuania", "croatia",
-    "serbia", "slovakia", "slovenia",
-)
+# Country and state names come from the shared geo vocabulary (canonical.geo); profiling adds
+# only what it needs for detection: dotted spellings and a curated ISO2 list (all ISO2 codes
+# would make US state codes such as CA, DE, IN look like countries).
+_ALIASES = [name for names in geo.COUNTRY_NAMES.values() for name in names]
+COUNTRY_NAMES: tuple[str, ...] = tuple(sorted(
+    {n.lower() for n in _ALIASES if not (n.isupper() and len(n) <= 3)} | {"u.s.", "u.s.a.", "uae"}
+))
 COUNTRY_ISO2: tuple[str, ...] = (
     "us", "ca", "mx", "gb", "uk", "ie", "de", "fr", "es", "pt", "it", "nl", "be", "ch", "at",
     "dk", "se", "no", "fi", "is", "pl", "cz", "hu", "ro", "bg", "gr", "tr", "ru", "ua", "il",
@@ -33,36 +28,11 @@ COUNTRY_ISO2: tuple[str, ...] = (
     "th", "vn", "ph", "au", "nz", "br", "ar", "cl", "co", "pe", "ve", "ae", "sa", "qa", "lu",
     "ee", "lv", "lt", "hr", "rs", "sk", "si",
 )
-COUNTRY_ISO3: tuple[str, ...] = (
-    "usa", "can", "mex", "gbr", "irl", "deu", "fra", "esp", "prt", "ita", "nld", "bel", "che",
-    "aut", "dnk", "swe", "nor", "fin", "isl", "pol", "cze", "hun", "rou", "bgr", "grc", "tur",
-    "rus", "ukr", "isr", "egy", "zaf", "nga", "ken", "mar", "ind", "pak", "chn", "jpn", "kor",
-    "twn", "hkg", "sgp", "mys", "idn", "tha", "vnm", "phl", "aus", "nzl", "bra", "arg", "chl",
-    "col", "per", "ven", "are", "sau", "qat", "lux",
-)
+COUNTRY_ISO3: tuple[str, ...] = tuple(sorted({n.lower() for n in _ALIASES if n.isupper() and len(n) == 3}))
 COUNTRIES: tuple[str, ...] = tuple(sorted(set(COUNTRY_NAMES + COUNTRY_ISO2 + COUNTRY_ISO3)))
 
-US_STATES: dict[str, str] = {
-    "al": "alabama", "ak": "alaska", "az": "arizona", "ar": "arkansas", "ca": "california",
-    "co": "colorado", "ct": "connecticut", "de": "delaware", "fl": "florida", "ga": "georgia",
-    "hi": "hawaii", "id": "idaho", "il": "illinois", "in": "indiana", "ia": "iowa",
-    "ks": "kansas", "ky": "kentucky", "la": "louisiana", "me": "maine", "md": "maryland",
-    "ma": "massachusetts", "mi": "michigan", "mn": "minnesota", "ms": "mississippi",
-    "mo": "missouri", "mt": "montana", "ne": "nebraska", "nv": "nevada", "nh": "new hampshire",
-    "nj": "new jersey", "nm": "new mexico", "ny": "new york", "nc": "north carolina",
-    "nd": "north dakota", "oh": "ohio", "ok": "oklahoma", "or": "oregon", "pa": "pennsylvania",
-    "ri": "rhode island", "sc": "south carolina", "sd": "south dakota", "tn": "tennessee",
-    "tx": "texas", "ut": "utah", "vt": "vermont", "va": "virginia", "wa": "washington",
-    "wv": "west virginia", "wi": "wisconsin", "wy": "wyoming", "dc": "district of columbia",
-    "pr": "puerto rico",
-}
-CA_PROVINCES: dict[str, str] = {
-    "ab": "alberta", "bc": "british columbia", "mb": "manitoba", "nb": "new brunswick",
-    "nl": "newfoundland and labrador", "ns": "nova scotia", "on": "ontario",
-    "pe": "prince edward island", "qc": "quebec", "sk": "saskatchewan",
-    "nt": "northwest territories",
-    "nu": "nunavut", "yt": "yukon",
-}
+US_STATES: dict[str, str] = {code.lower(): name.lower() for code, name in geo.STATE_NAMES["US"].items()}
+CA_PROVINCES: dict[str, str] = {code.lower(): name.lower() for code, name in geo.STATE_NAMES["CA"].items()}
 STATES: tuple[str, ...] = tuple(sorted(
     set(US_STATES) | set(US_STATES.values()) | set(CA_PROVINCES) | set(CA_PROVINCES.values())
 ))

@@ -6,110 +6,10 @@ collapsed ('U.S.' -> 'US', 'united  states' -> 'UNITED STATES').
 
 from __future__ import annotations
 
-import re
-
 import phonenumbers
 
+from sync_platform.engines.canonical.geo import COUNTRY_NAMES, STATE_ALIASES, STATE_NAMES, geo_key
 from sync_platform.engines.transforms.sql import lookup, text
-
-_COUNTRIES: dict[str, list[str]] = {
-    "US": ["United States", "United States of America", "USA", "US", "America"],
-    "CA": ["Canada", "CAN"],
-    "MX": ["Mexico", "México", "MEX"],
-    "GB": ["United Kingdom", "Great Britain", "UK", "GBR", "England", "Scotland", "Wales",
-           "Northern Ireland", "Britain"],
-    "IE": ["Ireland", "IRL", "Eire"],
-    "DE": ["Germany", "Deutschland", "DEU", "GER", "Federal Republic of Germany"],
-    "FR": ["France", "FRA", "République française"],
-    "ES": ["Spain", "España", "ESP"],
-    "PT": ["Portugal", "PRT"],
-    "IT": ["Italy", "Italia", "ITA"],
-    "NL": ["Netherlands", "The Netherlands", "Holland", "Nederland", "NLD"],
-    "BE": ["Belgium", "België", "Belgique", "BEL"],
-    "LU": ["Luxembourg", "LUX"],
-    "CH": ["Switzerland", "Schweiz", "Suisse", "CHE"],
-    "AT": ["Austria", "Österreich", "Osterreich", "AUT"],
-    "DK": ["Denmark", "Danmark", "DNK"],
-    "SE": ["Sweden", "Sverige", "SWE"],
-    "NO": ["Norway", "Norge", "NOR"],
-    "FI": ["Finland", "Suomi", "FIN"],
-    "IS": ["Iceland", "ISL"],
-    "PL": ["Poland", "Polska", "POL"],
-    "CZ": ["Czech Republic", "Czechia", "CZE"],
-    "SK": ["Slovakia", "SVK"],
-    "HU": ["Hungary", "HUN"],
-    "RO": ["Romania", "ROU"],
-    "BG": ["Bulgaria", "BGR"],
-    "GR": ["Greece", "GRC"],
-    "TR": ["Turkey", "Türkiye", "TUR"],
-    "RU": ["Russia", "Russian Federation", "RUS"],
-    "UA": ["Ukraine", "UKR"],
-    "IL": ["Israel", "ISR"],
-    "AE": ["United Arab Emirates", "UAE", "ARE"],
-    "SA": ["Saudi Arabia", "SAU"],
-    "EG": ["Egypt", "EGY"],
-    "ZA": ["South Africa", "ZAF"],
-    "NG": ["Nigeria", "NGA"],
-    "KE": ["Kenya", "KEN"],
-    "IN": ["India", "IND"],
-    "PK": ["Pakistan", "PAK"],
-    "CN": ["China", "People's Republic of China", "PRC", "CHN"],
-    "HK": ["Hong Kong", "HKG"],
-    "TW": ["Taiwan", "TWN"],
-    "JP": ["Japan", "JPN"],
-    "KR": ["South Korea", "Korea", "Republic of Korea", "KOR"],
-    "SG": ["Singapore", "SGP"],
-    "MY": ["Malaysia", "MYS"],
-    "TH": ["Thailand", "THA"],
-    "VN": ["Vietnam", "Viet Nam", "VNM"],
-    "PH": ["Philippines", "PHL"],
-    "ID": ["Indonesia", "IDN"],
-    "AU": ["Australia", "AUS"],
-    "NZ": ["New Zealand", "NZL"],
-    "BR": ["Brazil", "Brasil", "BRA"],
-    "AR": ["Argentina", "ARG"],
-    "CL": ["Chile", "CHL"],
-    "CO": ["Colombia", "COL"],
-    "PE": ["Peru", "PER"],
-}
-
-_STATES: dict[str, dict[str, str]] = {
-    "US": {
-        "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-        "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
-        "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
-        "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
-        "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi",
-        "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-        "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-        "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
-        "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
-        "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
-        "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin",
-        "WY": "Wyoming", "DC": "District of Columbia", "PR": "Puerto Rico", "GU": "Guam",
-        "VI": "U.S. Virgin Islands",
-    },
-    "CA": {
-        "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
-        "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories",
-        "NU": "Nunavut", "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec",
-        "SK": "Saskatchewan", "YT": "Yukon",
-    },
-    "DE": {
-        "BW": "Baden-Württemberg", "BY": "Bayern", "BE": "Berlin", "BB": "Brandenburg",
-        "HB": "Bremen", "HH": "Hamburg", "HE": "Hessen", "MV": "Mecklenburg-Vorpommern",
-        "NI": "Niedersachsen", "NW": "Nordrhein-Westfalen", "RP": "Rheinland-Pfalz",
-        "SL": "Saarland", "SN": "Sachsen", "ST": "Sachsen-Anhalt", "SH": "Schleswig-Holstein",
-        "TH": "Thüringen",
-    },
-}
-_STATE_ALIASES = {"BAVARIA": "BY", "HESSE": "HE", "LOWER SAXONY": "NI", "SAXONY": "SN",
-                  "NORTH RHINE-WESTPHALIA": "NW", "THURINGIA": "TH", "QUÉBEC": "QC",
-                  "WASHINGTON DC": "DC", "WASHINGTON, DC": "DC"}
-
-
-def geo_key(value: str) -> str:
-    return re.sub(r"\s+", " ", value.replace(".", "")).strip().upper()
 
 
 def geo_key_sql(expr: str) -> str:
@@ -119,7 +19,7 @@ def geo_key_sql(expr: str) -> str:
 
 def _country_table() -> dict[str, str]:
     table = {region: region for region in phonenumbers.SUPPORTED_REGIONS}
-    for code, names in _COUNTRIES.items():
+    for code, names in COUNTRY_NAMES.items():
         table.update({geo_key(name): code for name in names})
     return table
 
@@ -130,15 +30,15 @@ COUNTRY_CODES: dict[str, str] = _country_table()
 def _state_table(countries: list[str]) -> dict[str, str]:
     table: dict[str, str] = {}
     for country in countries:
-        for code, name in _STATES[country].items():
+        for code, name in STATE_NAMES[country].items():
             table[geo_key(name)] = code
-        for code in _STATES[country]:
+        for code in STATE_NAMES[country]:
             table.setdefault(code, code)
-    table.update({geo_key(k): v for k, v in _STATE_ALIASES.items()})
+    table.update({geo_key(k): v for k, v in STATE_ALIASES.items()})
     return table
 
 
-STATE_COUNTRIES = tuple(_STATES)
+STATE_COUNTRIES = tuple(STATE_NAMES)
 
 
 def country_code_sql(expr: str) -> str:
@@ -155,7 +55,7 @@ def state_code_sql(expr: str, country: str = "US") -> str:
 
     Names of the requested country win; names of the other known countries are recognised too
     (names do not collide across US/CA/DE)."""
-    order = [country] + [c for c in _STATES if c != country] if country in _STATES else list(_STATES)
+    order = [country] + [c for c in STATE_NAMES if c != country] if country in STATE_NAMES else list(STATE_NAMES)
     table = _state_table(list(reversed(order)))
     return f"COALESCE({lookup(table, geo_key_sql(expr))}, NULLIF(trim({text(expr)}), ''))"
 
@@ -163,5 +63,5 @@ def state_code_sql(expr: str, country: str = "US") -> str:
 def state_code(value: str | None, country: str = "US") -> str | None:
     if not value:
         return None
-    order = [country] + [c for c in _STATES if c != country] if country in _STATES else list(_STATES)
+    order = [country] + [c for c in STATE_NAMES if c != country] if country in STATE_NAMES else list(STATE_NAMES)
     return _state_table(list(reversed(order))).get(geo_key(value), value.strip())
