@@ -25,7 +25,7 @@ from sync_platform.engines.canonical import SystemMapping
 from sync_platform.engines.mapping.scoring import Candidate
 from sync_platform.engines.warehouse import markdown_table
 
-NOT_SYSTEM_FOLDERS = {"entities", "knowledge"}
+NOT_SYSTEM_FOLDERS = {"entities", "knowledge", "survivorship"}
 HEADER = ("# Field mapping of {source} to {target} (written by the platform, reviewed by people).\n"
           "# status per rule: auto_applied (confidence >= threshold), proposed (review queue),\n"
           "# approved / rejected (human decisions: never changed by automatic runs).\n")

@@ -1,0 +1,254 @@
+"""Survivorship: build `golden.<entity>`, `_lineage` and `_conflicts` from staged records + xref.
+
+Set-based in DuckDB: contributing staged records (joined to `golden.<entity>_xref`) are unpivoted
+into one candidate row per (golden_id, field, source record) holding a non-empty value; one
+window ordering per candidate, driven by the field's rule, picks the winner. Custom rules run as
+vectorised Python over the conflicting (golden_id, field) groups only and feed a score back.
+Deleted records contribute only when every record of the golden id is deleted. Ties are broken
+by recency, then source_system, source_id, source_table: the same input gives the same output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from sync_platform.engines.canonical import CanonicalEntity
+from sync_platform.engines.survivorship.custom import get_rule
+from sync_platform.engines.survivorship.rules import COMPUTED_FIELDS, RuleSpec, SurvivorshipRules
+from sync_platform.engines.transforms import SQL_TYPES
+from sync_platform.engines.warehouse import connect, quote
+
+_KEY = ["source_system", "source_table", "source_id"]
+
+
+@dataclass
+class GoldenResult:
+    """What one survivorship run wrote."""
+
+    entity: str
+    golden_records: int
+    deleted_golden_records: int
+    source_records: int
+    unresolved_records: int  # staged records without an xref row (not in any golden record)
+    lineage_rows: int
+    conflicts: int
+    conflicts_by_field: dict[str, int] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+
+
+def _label(spec: RuleSpec) -> str:
+    return f"custom:{spec.name}" if spec.rule == "custom" else spec.rule
+
+
+def _rules_frame(entity: CanonicalEntity, rules: SurvivorshipRules,
+                 system_of_record: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(field rules, source priorities) as small tables for the ranking query."""
+    rows, priorities = [], []
+    for name in _rule_fields(entity):
+        if name == "modified_at":
+            rows.append({"field": name, "rule": "latest_change", "ordering": "most_recent",
+                         "sor_system": None})
+            continue
+        spec = rules.rule_for(name)
+        group = rules.group_of(name)
+        owner = system_of_record.get(group) if spec.rule == "system_of_record" and group else None
+        rows.append({"field": name, "rule": _label(spec), "ordering": spec.ordering,
+                     "sor_system": owner})
+        for rank, system in enumerate(spec.priority or []):
+            priorities.append({"field": name, "source_system": system, "prio": rank})
+    prio = pd.DataFrame(priorities, columns=["field", "source_system", "prio"])
+    return pd.DataFrame(rows), prio.astype({"prio": "int64"})
+
+
+def _rule_fields(entity: CanonicalEntity) -> list[str]:
+    """Fields chosen per candidate (modified_at too, always the latest; is_deleted aside)."""
+    return [f for f in entity.field_names if f not in COMPUTED_FIELDS or f == "modified_at"]
+
+
+def _custom_scores(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
+                   rules: SurvivorshipRules) -> pd.DataFrame:
+    """Scores of the custom rules, computed only for groups whose sources disagree."""
+    frames = [pd.DataFrame(columns=["golden_id", "field", *_KEY, "custom_score"])]
+    for name in _rule_fields(entity):
+        spec = rules.rule_for(name)
+        if spec.rule != "custom" or name in COMPUTED_FIELDS:
+            continue
+        candidates = con.execute(
+            "SELECT golden_id, value, source_system, source_table, source_id, modified_at "
+            "FROM _sv_candidates WHERE field = ? AND n_values > 1 "
+            "ORDER BY golden_id, source_system, source_id, source_table", [name]).df()
+        if candidates.empty:
+            continue
+        scores = pd.Series(get_rule(spec.name)(candidates), index=candidates.index, dtype=float)
+        frame = candidates[["golden_id", *_KEY]].copy()
+        frame.insert(1, "field", name)
+        frame["custom_score"] = scores.to_numpy()
+        frames.append(frame)
+    out = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
+    return out.astype({"golden_id": str, "field": str, "source_system": str,
+                       "source_table": str, "source_id": str, "custom_score": float})
+
+
+def build_golden(warehouse: Path, entity: CanonicalEntity, rules: SurvivorshipRules,
+                 system_of_record: dict[str, str], now: datetime | None = None) -> GoldenResult:
+    """Rebuild `golden.<entity>`, `golden.<entity>_lineage` and `golden.<entity>_conflicts` from
+    `staged.<entity>` and `golden.<entity>_xref` (which must exist)."""
+    now = (now or datetime.now(UTC)).replace(tzinfo=None)
+    name = entity.entity
+    staged, xref = f"staged.{quote(name)}", f"golden.{quote(name + '_xref')}"
+    with connect(warehouse) as con:
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staged' "
+            "AND table_name = ?", [name]).fetchall()}
+        deleted = "coalesce(s.is_deleted, false)" if "is_deleted" in columns else "false"
+        modified = "s.modified_at" if "modified_at" in columns else "NULL::TIMESTAMP"
+        fields = _rule_fields(entity)
+        field_rules, priorities = _rules_frame(entity, rules, system_of_record)
+        con.register("_sv_rules_df", field_rules)
+        con.register("_sv_prio_df", priorities)
+        con.execute("CREATE OR REPLACE TEMP TABLE _sv_rules AS SELECT * FROM _sv_rules_df")
+        con.execute("CREATE OR REPLACE TEMP TABLE _sv_prio AS SELECT * FROM _sv_prio_df")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _sv_records AS
+            SELECT x.golden_id::VARCHAR AS golden_id, s.*, {deleted} AS _deleted,
+                   {modified}::TIMESTAMP AS _modified
+            FROM {staged} s JOIN {xref} x USING (source_system, source_table, source_id)""")
+        unresolved = con.execute(f"""
+            SELECT count(*) FROM {staged} s ANTI JOIN {xref} x
+            USING (source_system, source_table, source_id)""").fetchall()[0][0]
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _sv_contrib AS
+            SELECT r.* FROM _sv_records r JOIN (
+                SELECT golden_id, bool_and(_deleted) AS all_deleted FROM _sv_records
+                GROUP BY golden_id) g USING (golden_id)
+            WHERE NOT r._deleted OR g.all_deleted""")
+        unpivot = " UNION ALL ".join(
+            f"SELECT golden_id, '{f}' AS field, CAST({quote(f)} AS VARCHAR) AS value, "
+            f"source_system, source_table, source_id, _modified AS modified_at FROM _sv_contrib"
+            for f in fields)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _sv_candidates AS
+            SELECT c.*,
+                   count(DISTINCT value) OVER (PARTITION BY golden_id, field) AS n_values,
+                   count(*) OVER (PARTITION BY golden_id, field, value) AS freq,
+                   max(modified_at) OVER (PARTITION BY golden_id, field, value) AS value_latest,
+                   length(trim(value)) AS completeness
+            FROM ({unpivot}) c
+            WHERE value IS NOT NULL AND trim(value) <> ''""")
+        con.register("_sv_scores_df", _custom_scores(con, entity, rules))
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _sv_ranked AS
+            SELECT c.*, r.rule, r.ordering, r.sor_system,
+                   row_number() OVER (
+                       PARTITION BY c.golden_id, c.field ORDER BY
+                       coalesce(c.source_system = r.sor_system, false) DESC,
+                       CASE WHEN r.ordering = 'custom' THEN coalesce(s.custom_score, '-inf'::DOUBLE)
+                            ELSE 0 END DESC,
+                       CASE WHEN r.ordering = 'source_priority'
+                            THEN coalesce(p.prio, 1000000) ELSE 0 END ASC,
+                       CASE r.ordering WHEN 'most_complete' THEN c.completeness
+                            WHEN 'most_frequent' THEN c.freq ELSE 0 END DESC,
+                       CASE WHEN r.ordering = 'most_frequent' THEN c.value_latest END
+                            DESC NULLS LAST,
+                       c.modified_at DESC NULLS LAST,
+                       c.source_system, c.source_id, c.source_table, c.value) AS pick
+            FROM _sv_candidates c
+            JOIN _sv_rules r USING (field)
+            LEFT JOIN _sv_prio p ON p.field = c.field AND p.source_system = c.source_system
+            LEFT JOIN _sv_scores_df s ON s.golden_id = c.golden_id AND s.field = c.field
+                AND s.source_system = c.source_system AND s.source_table = c.source_table
+                AND s.source_id = c.source_id""")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _sv_winners AS
+            SELECT golden_id, field, value, source_system, source_table, source_id, modified_at,
+                   CASE WHEN sor_system IS NULL THEN rule
+                        WHEN source_system = sor_system
+                        THEN 'system_of_record:' || sor_system
+                        ELSE ordering || ' (fallback: ' || sor_system || ' has no value)'
+                   END AS rule, n_values
+            FROM _sv_ranked WHERE pick = 1""")
+        _write(con, entity, fields, now)
+        counts = con.execute(f"""
+            SELECT (SELECT count(*) FROM golden.{quote(name)}),
+                   (SELECT count(*) FROM golden.{quote(name)} WHERE is_deleted),
+                   (SELECT count(*) FROM _sv_records),
+                   (SELECT count(*) FROM golden.{quote(name + '_lineage')}),
+                   (SELECT count(*) FROM golden.{quote(name + '_conflicts')})""").fetchall()[0]
+        by_field = dict(con.execute(
+            f"SELECT field, count(*) FROM golden.{quote(name + '_conflicts')} "
+            "GROUP BY field ORDER BY field").fetchall())
+    return GoldenResult(
+        entity=name, golden_records=counts[0], deleted_golden_records=counts[1],
+        source_records=counts[2], unresolved_records=unresolved, lineage_rows=counts[3],
+        conflicts=counts[4], conflicts_by_field=by_field,
+        tables=[f"golden.{name}", f"golden.{name}_lineage", f"golden.{name}_conflicts"])
+
+
+def _write(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity, fields: list[str],
+           now: datetime) -> None:
+    """Replace the three output tables in one transaction."""
+    name = entity.entity
+    golden, lineage = f"golden.{quote(name)}", f"golden.{quote(name + '_lineage')}"
+    conflicts = f"golden.{quote(name + '_conflicts')}"
+    pivot = ",\n".join(
+        f"CAST(max(w.value) FILTER (WHERE w.field = '{f}') AS "
+        f"{SQL_TYPES[entity.field(f).type]}) AS {quote(f)}"
+        for f in fields)
+    ordered = ", ".join(
+        quote(f) if f != "is_deleted" else "g.is_deleted" for f in entity.field_names)
+    if "is_deleted" not in entity.field_names:
+        ordered += ", g.is_deleted"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS golden")
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {golden} AS
+            WITH g AS (
+                SELECT golden_id, bool_and(_deleted) AS is_deleted, count(*) AS source_count
+                FROM _sv_records GROUP BY golden_id),
+            v AS (SELECT w.golden_id, {pivot} FROM _sv_winners w GROUP BY w.golden_id)
+            SELECT g.golden_id, {ordered}, ?::TIMESTAMP AS updated_at, g.source_count
+            FROM g LEFT JOIN v USING (golden_id) ORDER BY g.golden_id""", [now])
+        # is_deleted is explained by the most recent record that decided it.
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {lineage} AS
+            SELECT golden_id, field, value, source_system, source_table, source_id, rule,
+                   modified_at
+            FROM (
+                SELECT golden_id, field, value, source_system, source_table, source_id, rule,
+                       modified_at FROM _sv_winners
+                UNION ALL
+                SELECT golden_id, 'is_deleted', CAST(_deleted AS VARCHAR), source_system,
+                       source_table, source_id,
+                       CASE WHEN _deleted THEN 'all_sources_deleted'
+                            ELSE 'active_in_a_source' END, _modified
+                FROM (SELECT *, row_number() OVER (
+                          PARTITION BY golden_id ORDER BY _deleted ASC, _modified DESC NULLS LAST,
+                          source_system, source_id, source_table) AS pick
+                      FROM _sv_records) WHERE pick = 1)
+            ORDER BY golden_id, field""")
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {conflicts} AS
+            SELECT w.golden_id, w.field, w.value AS chosen_value,
+                   w.source_system AS chosen_source_system, w.source_table AS chosen_source_table,
+                   w.source_id AS chosen_source_id, w.rule,
+                   to_json(list(struct_pack(value := c.value, source_system := c.source_system,
+                                            source_table := c.source_table,
+                                            source_id := c.source_id,
+                                            modified_at := c.modified_at)
+                                ORDER BY c.source_system, c.source_id, c.source_table))
+                       AS rejected
+            FROM _sv_winners w
+            JOIN _sv_candidates c ON c.golden_id = w.golden_id AND c.field = w.field
+                AND c.value <> w.value
+            WHERE w.n_values > 1 AND w.field <> 'modified_at'
+            GROUP BY ALL ORDER BY w.golden_id, w.field""")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
