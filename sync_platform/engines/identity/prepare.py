@@ -1,0 +1,231 @@
+"""Normalise `staged.<entity>` into one standard record shape (`id_recs`) used by every step.
+
+Each entity maps its canonical fields onto the same columns (first/last name, email, phone,
+organisation, postal code, address, identifiers). Columns an entity lacks stay NULL and their
+comparisons are ignored. Values shared by many distinct names (role inboxes, switchboard phones,
+shared company addresses) are listed in `id_shared`; they never count as identity evidence.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+ROLE_LOCAL_PARTS = (
+    "ap", "ar", "accounts", "accounting", "accountspayable", "admin", "billing", "contact",
+    "customerservice", "enquiries", "finance", "hello", "help", "hr", "info", "invoices",
+    "marketing", "noreply", "no-reply", "office", "orders", "payables", "purchasing",
+    "receivables", "reception", "sales", "service", "support", "team",
+)
+GENERIC_EMAIL_DOMAINS = (
+    "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "icloud.com",
+    "live.com", "msn.com", "protonmail.com", "gmx.de", "web.de",
+)
+LEGAL_SUFFIXES = (
+    "inc", "incorporated", "llc", "ltd", "limited", "gmbh", "corp", "corporation", "co",
+    "company", "plc", "ag", "sa", "sarl", "bv", "nv", "pty", "lp", "llp", "the", "and",
+)
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    "robert": ("bob", "bobby", "rob", "robbie", "bert"), "william": ("bill", "billy", "will",
+    "willie", "liam"), "richard": ("rick", "ricky", "dick", "rich", "richie"),
+    "james": ("jim", "jimmy", "jamie"), "john": ("jack", "johnny", "jon"),
+    "joseph": ("joe", "joey"), "michael": ("mike", "mikey", "mick"),
+    "thomas": ("tom", "tommy"), "charles": ("charlie", "chuck", "chas"),
+    "christopher": ("chris", "kit"), "daniel": ("dan", "danny"), "matthew": ("matt",),
+    "anthony": ("tony",), "donald": ("don", "donnie"), "steven": ("steve", "stevie"),
+    "stephen": ("steve",), "andrew": ("andy", "drew"), "joshua": ("josh",),
+    "kenneth": ("ken", "kenny"), "edward": ("ed", "eddie", "ted", "ned"),
+    "ronald": ("ron", "ronnie"), "timothy": ("tim", "timmy"), "jeffrey": ("jeff",),
+    "gregory": ("greg",), "benjamin": ("ben", "benny"), "samuel": ("sam", "sammy"),
+    "patrick": ("pat", "paddy"), "alexander": ("alex", "al", "sandy"),
+    "nicholas": ("nick", "nicky"), "jonathan": ("jon", "jonny"), "zachary": ("zach", "zack"),
+    "raymond": ("ray",), "lawrence": ("larry",), "gerald": ("jerry",), "douglas": ("doug",),
+    "peter": ("pete",), "frederick": ("fred", "freddie"), "harold": ("harry", "hal"),
+    "henry": ("hank", "harry"), "elizabeth": ("liz", "beth", "betty", "lizzie", "eliza",
+    "libby"), "margaret": ("maggie", "peggy", "meg", "marge", "margie"),
+    "katherine": ("kate", "kathy", "katie", "kat", "kay"), "catherine": ("cathy", "cate"),
+    "kathleen": ("kathy",), "jennifer": ("jen", "jenny"), "patricia": ("pat", "patty",
+    "trish", "tricia"), "susan": ("sue", "suzy"), "deborah": ("deb", "debbie"),
+    "rebecca": ("becky", "becca"), "jessica": ("jess", "jessie"), "samantha": ("sam",),
+    "victoria": ("vicky", "tori"), "christine": ("chris", "chrissy"),
+    "christina": ("chris", "tina"), "barbara": ("barb", "babs"), "dorothy": ("dot", "dottie"),
+    "pamela": ("pam",), "cynthia": ("cindy",), "kimberly": ("kim",), "amanda": ("mandy",),
+    "melissa": ("mel", "missy"), "stephanie": ("steph",), "nancy": ("nan",),
+    "abigail": ("abby",), "alexandra": ("alex", "sasha"), "theresa": ("terry", "tess"),
+    "judith": ("judy",), "beverly": ("bev",), "virginia": ("ginny",), "emily": ("em", "emmy"),
+    "sandra": ("sandy",), "frances": ("fran",), "francis": ("frank",), "gabriel": ("gabe",),
+    "nathaniel": ("nate", "nat"), "nathan": ("nate",), "vincent": ("vince",),
+    "walter": ("walt",), "leonard": ("leo", "len"), "eugene": ("gene",), "philip": ("phil",),
+    "phillip": ("phil",), "allison": ("ally",), "madeline": ("maddie",), "lauren": ("laurie",),
+}
+
+def nickname_rows() -> list[tuple[str, str]]:
+    """(name, canonical name) pairs: every nickname maps to its formal name."""
+    rows = {(formal, formal) for formal in NICKNAMES}
+    for formal, nicks in NICKNAMES.items():
+        for nick in nicks:
+            rows.add((nick, formal))
+    # a nickname of several formal names (pat, chris, steve) keeps the first alphabetically
+    best: dict[str, str] = {}
+    for nick, formal in sorted(rows):
+        best.setdefault(nick, formal)
+    return sorted(best.items())
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def letters(expr: str) -> str:
+    return f"nullif(regexp_replace(lower(trim({expr})), '[^a-z]', '', 'g'), '')"
+
+
+def phone10(expr: str) -> str:
+    digits = f"regexp_replace(coalesce({expr}, ''), '[^0-9]', '', 'g')"
+    return f"(CASE WHEN length({digits}) >= 7 THEN right({digits}, 10) END)"
+
+
+def email_norm(expr: str) -> str:
+    e = f"lower(trim({expr}))"
+    return f"(CASE WHEN {e} LIKE '%_@_%._%' THEN {e} END)"
+
+
+def org_norm(expr: str) -> str:
+    """Lower-case, punctuation to spaces, legal suffixes dropped, word order sorted."""
+    tokens = (f"regexp_split_to_array(trim(regexp_replace(lower({expr}), '[^a-z0-9]+', ' ', "
+              f"'g')), ' ')")
+    suffixes = _sql_list(LEGAL_SUFFIXES)
+    kept = f"list_filter({tokens}, lambda t: t <> '' AND NOT list_contains({suffixes}, t))"
+    return f"nullif(array_to_string(list_sort({kept}), ' '), '')"
+
+
+def domain_of(expr: str) -> str:
+    host = (f"regexp_replace(regexp_replace(lower(trim({expr})), '^(https?://)?(www\\.)?', ''), "
+            f"'[/:].*$', '')")
+    return f"nullif({host}, '')"
+
+
+def _entity_columns(entity: str) -> dict[str, str]:
+    """Expressions over the staged row `s` for each standard column."""
+    if entity == "contact":
+        return {
+            "fn": letters("s.first_name"), "ln": letters("s.last_name"),
+            "email": email_norm("s.email"), "phone": phone10("s.phone"),
+            "phone2": phone10("s.mobile_phone"), "org": org_norm("s.company_name"),
+            "org_ref": "s.company_source_id",
+            "postal": "nullif(lower(regexp_replace(s.postal_code, '\\s', '', 'g')), '')",
+            "addr": "nullif(lower(regexp_replace(s.street, '[^A-Za-z0-9]', '', 'g')), '')",
+        }
+    if entity == "customer":
+        email = email_norm("s.email")
+        edomain = f"split_part({email}, '@', 2)"
+        dom = (f"coalesce({domain_of('s.domain')}, {domain_of('s.website')}, CASE WHEN NOT "
+               f"list_contains({_sql_list(GENERIC_EMAIL_DOMAINS)}, {edomain}) THEN "
+               f"nullif({edomain}, '') END)")
+        return {
+            "email": email, "phone": phone10("s.phone"), "org": org_norm("s.name"),
+            "postal": "nullif(lower(regexp_replace(s.postal_code, '\\s', '', 'g')), '')",
+            "addr": "nullif(lower(regexp_replace(s.street, '[^A-Za-z0-9]', '', 'g')), '')",
+            "domain": dom,
+            "acct": "nullif(upper(regexp_replace(s.account_number, '[^A-Za-z0-9]', '', 'g')), '')",
+            "taxid": "nullif(upper(regexp_replace(s.tax_id, '[^A-Za-z0-9]', '', 'g')), '')",
+        }
+    if entity == "employee":
+        return {
+            "fn": letters("s.first_name"), "ln": letters("s.last_name"),
+            "email": email_norm("s.work_email"),
+            "empno": "nullif(regexp_replace(trim(s.employee_number), '^0+', ''), '')",
+            "hdate": "s.hire_date",
+        }
+    raise ValueError(f"identity resolution has no profile for entity {entity!r}")
+
+
+STANDARD = {
+    "fn": "VARCHAR", "ln": "VARCHAR", "email": "VARCHAR", "phone": "VARCHAR",
+    "phone2": "VARCHAR", "org": "VARCHAR", "org_ref": "VARCHAR", "postal": "VARCHAR",
+    "addr": "VARCHAR", "domain": "VARCHAR", "acct": "VARCHAR", "taxid": "VARCHAR",
+    "empno": "VARCHAR", "hdate": "DATE",
+}
+
+
+def supported(entity: str) -> bool:
+    try:
+        _entity_columns(entity)
+    except ValueError:
+        return False
+    return True
+
+
+def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int) -> int:
+    """Create temp tables `id_nick`, `id_recs` and `id_shared`; return the record count."""
+    con.execute("CREATE OR REPLACE TEMP TABLE id_nick (name VARCHAR, canon VARCHAR)")
+    con.executemany("INSERT INTO id_nick VALUES (?, ?)", nickname_rows())
+    present = _columns(con, entity)
+    cols = {name: expr for name, expr in _entity_columns(entity).items()
+            if set(re.findall(r"\bs\.([a-z_0-9]+)", expr)) <= present}  # missing -> NULL
+    select = ",\n".join(f"CAST({cols.get(name, 'NULL')} AS {typ}) AS {name}"
+                        for name, typ in STANDARD.items())
+    live = "NOT coalesce(s.is_deleted, FALSE) AND " if "is_deleted" in present else ""
+    order = "s.modified_at DESC NULLS LAST" if "modified_at" in present else "s.row_hash"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE id_base AS
+        SELECT s.source_system || '|' || s.source_table || '|' || s.source_id AS rec_key,
+               s.source_system, s.source_table, s.source_id, s.row_hash, {select}
+        FROM staged.{entity} s
+        WHERE {live}s.source_id IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY rec_key ORDER BY {order}) = 1
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE id_recs AS
+        SELECT row_number() OVER (ORDER BY b.rec_key) AS rid, b.*,
+               coalesce(n.canon, b.fn) AS fn_canon,
+               split_part(b.email, '@', 1) AS email_local,
+               coalesce(b.fn, '') || ' ' || coalesce(b.ln, '') || ' ' || coalesce(b.org, '')
+                   AS name_key
+        FROM id_base b LEFT JOIN id_nick n ON n.name = b.fn
+    """)
+    roles = _sql_list(ROLE_LOCAL_PARTS)
+    name_person = "coalesce(fn_canon, '') || ' ' || coalesce(ln, '')"
+    name_any = "org" if entity == "customer" else name_person
+    k = int(shared_min_names)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE id_shared AS
+        SELECT DISTINCT kind, value FROM (
+            SELECT 'email' AS kind, email AS value FROM id_recs
+            WHERE email IS NOT NULL AND list_contains({roles}, regexp_replace(email_local,
+                  '[^a-z-]', '', 'g'))
+            UNION ALL
+            SELECT 'email', email FROM id_recs WHERE email IS NOT NULL
+            GROUP BY email HAVING count(DISTINCT {name_any}) >= {k}
+            UNION ALL
+            SELECT 'phone', p FROM (SELECT phone AS p, {name_any} AS nm FROM id_recs
+                                    UNION ALL SELECT phone2, {name_any} FROM id_recs)
+            WHERE p IS NOT NULL GROUP BY p HAVING count(DISTINCT nm) >= {k}
+            UNION ALL
+            SELECT 'addr', addr || '|' || coalesce(postal, '') FROM id_recs
+            WHERE addr IS NOT NULL
+            GROUP BY addr || '|' || coalesce(postal, '') HAVING count(DISTINCT {name_any}) >= {k}
+        )
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE id_recs AS
+        SELECT r.*,
+            coalesce(r.email IN (SELECT value FROM id_shared WHERE kind = 'email'), FALSE)
+                AS email_sh,
+            list_filter([CASE WHEN r.phone NOT IN (SELECT value FROM id_shared
+                                                    WHERE kind = 'phone') THEN r.phone END,
+                         CASE WHEN r.phone2 NOT IN (SELECT value FROM id_shared
+                                                     WHERE kind = 'phone') THEN r.phone2 END],
+                        lambda p: p IS NOT NULL) AS phones,
+            coalesce(r.addr || '|' || coalesce(r.postal, '') IN
+                     (SELECT value FROM id_shared WHERE kind = 'addr'), FALSE) AS addr_sh
+        FROM id_recs r ORDER BY r.rid
+    """)
+    return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, entity: str) -> set[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns "
+                       "WHERE table_schema = 'staged' AND table_name = ?", [entity]).fetchall()
+    return {r[0] for r in rows}

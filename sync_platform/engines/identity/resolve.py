@@ -1,0 +1,243 @@
+"""Resolve one entity's staged records into clusters with stable golden ids.
+
+`resolve()` reads `staged.<entity>` and writes, in the `golden` schema:
+`<entity>_xref` (record -> golden id, score, evidence), `<entity>_pairs` (scored candidate pairs),
+`<entity>_review` (uncertain pairs and pairs of flagged clusters), `<entity>_id_log` (merges and
+splits), `<entity>_match_weights`, plus bookkeeping (`<entity>_ids`, `<entity>_shared`,
+`<entity>_skipped_blocks`). Incremental runs score only pairs touching new or changed records
+(and records whose shared-value or skipped-block status changed); the stored pairs of untouched
+records are reused, so clusters equal those of a full rebuild with the same weights.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from sync_platform.engines.canonical import CanonicalEntity
+from sync_platform.engines.identity import weights as wt
+from sync_platform.engines.identity.blocking import build_keys, candidate_pairs
+from sync_platform.engines.identity.clusters import cluster
+from sync_platform.engines.identity.comparisons import (
+    PERSON_ENTITIES,
+    compare,
+    comparisons_for,
+)
+from sync_platform.engines.identity.config import MatchConfig, ResolutionResult
+from sync_platform.engines.identity.ids import assign_ids
+from sync_platform.engines.identity.prepare import prepare
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                       "table_schema = 'golden' AND table_name = ?", [table]).fetchall()[0][0] > 0
+
+
+def _guard_namesakes(df: pd.DataFrame, entity: str, config: MatchConfig) -> pd.DataFrame:
+    """Persons agreeing on name (and company) only, while email or phone disagree, may not
+    merge: they are capped into the review band."""
+    if entity not in PERSON_ENTITIES or df.empty:
+        return df
+    names = {c.name for c in comparisons_for(entity)}
+
+    def col(name: str) -> pd.Series:
+        return df[name].fillna(-1).astype(int) if name in names else pd.Series(-1, index=df.index)
+
+    corroborated = ((col("email") >= 2) | (col("phone") >= 1) | (col("employee_number") >= 1)
+                    | (col("hire_date") >= 2))
+    conflict = (col("email") == 0) | (col("phone") == 0) | (col("employee_number") == 0)
+    capped = ~corroborated & conflict & df["rule"].isna()
+    cap = (config.review_threshold + config.accept_threshold) / 2
+    out = df.copy()
+    hit = capped & (out["probability"] > cap)
+    out.loc[hit, "probability"] = cap
+    out.loc[hit, "evidence"] = out.loc[hit, "evidence"] + "; guard: name without corroboration"
+    return out
+
+
+def _score_pairs(con: duckdb.DuckDBPyConnection, entity: str, weights: wt.Weights, lam: float,
+                 config: MatchConfig) -> pd.DataFrame:
+    df = con.execute("""SELECT g.*, x.rec_key AS key_a, y.rec_key AS key_b FROM id_gamma g
+                        JOIN id_recs x ON x.rid = g.a JOIN id_recs y ON y.rid = g.b""").df()
+    df = wt.score(df, entity, weights, lam)
+    ruled = df["rule"].notna()
+    df.loc[ruled, "probability"] = 1.0
+    df.loc[ruled, "evidence"] = df.loc[ruled, "rule"] + "; " + df.loc[ruled, "evidence"]
+    df = _guard_namesakes(df, entity, config)
+    return df[["key_a", "key_b", "match_weight", "probability", "evidence"]]
+
+
+def _dirty_records(con: duckdb.DuckDBPyConnection, entity: str,
+                   skipped: list[tuple[str, str, int]]) -> None:
+    """`id_dirty(rid)`: new/changed records plus those whose shared or skipped status moved."""
+    con.execute("CREATE OR REPLACE TEMP TABLE id_skipped (kind VARCHAR, key VARCHAR)")
+    if skipped:
+        con.executemany("INSERT INTO id_skipped VALUES (?, ?)", [(k, v) for k, v, _ in skipped])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE id_dirty AS
+        SELECT r.rid FROM id_recs r LEFT JOIN golden.{entity}_xref x
+            ON x.source_system = r.source_system AND x.source_table = r.source_table
+           AND x.source_id = r.source_id
+        WHERE x.source_id IS NULL OR x.row_hash IS DISTINCT FROM r.row_hash
+        UNION
+        SELECT r.rid FROM id_recs r JOIN (
+            (SELECT kind, value FROM id_shared EXCEPT SELECT kind, value FROM golden.{entity}_shared)
+            UNION
+            (SELECT kind, value FROM golden.{entity}_shared EXCEPT SELECT kind, value FROM id_shared)
+        ) s ON (s.kind = 'email' AND s.value = r.email)
+            OR (s.kind = 'phone' AND (s.value = r.phone OR s.value = r.phone2))
+            OR (s.kind = 'addr' AND s.value = r.addr || '|' || coalesce(r.postal, ''))
+        UNION
+        SELECT k.rid FROM id_allkeys k JOIN (
+            (SELECT kind, key FROM id_skipped
+             EXCEPT SELECT kind, key FROM golden.{entity}_skipped_blocks)
+            UNION
+            (SELECT kind, key FROM golden.{entity}_skipped_blocks
+             EXCEPT SELECT kind, key FROM id_skipped)
+        ) s USING (kind, key)
+    """)
+
+
+def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = False,
+            config: MatchConfig | None = None) -> ResolutionResult:
+    """Match, cluster and assign stable golden ids for `staged.<entity>`; see the module doc."""
+    config = config or MatchConfig()
+    name = entity.entity
+    started = time.perf_counter()
+    now = datetime.now()
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS golden")
+        n_records = prepare(con, name, config.shared_min_names)
+        skipped = build_keys(con, config.max_block_size)
+        state = all(_exists(con, f"{name}_{t}") for t in
+                    ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights"))
+        stored = wt.load(con, name) if state else None
+        incremental = state and not full_rebuild and stored is not None and not config.retrain
+        if incremental:
+            _dirty_records(con, name, skipped)
+            candidate_pairs(con, "id_dirty")
+            changed = con.execute("SELECT count(*) FROM id_dirty").fetchall()[0][0]
+        else:
+            candidate_pairs(con)
+            changed = n_records
+        compare(con, name, "id_cand", "id_gamma")
+        trained = False
+        if stored is None or config.retrain:
+            weights, lam = wt.estimate(con, name, n_records, "id_gamma", config.u_sample_pairs,
+                                       config.em_iterations, config.seed)
+            wt.save(con, name, weights, lam)
+            trained = True
+        else:
+            weights, lam = stored
+        scored = _score_pairs(con, name, weights, lam, config)
+        con.register("id_scored_df", scored)
+        con.execute("CREATE OR REPLACE TEMP TABLE id_new_pairs AS SELECT * FROM id_scored_df")
+        con.unregister("id_scored_df")
+        if incremental:
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE id_pairs AS
+                SELECT p.key_a, p.key_b, p.match_weight, p.probability, p.evidence
+                FROM golden.{name}_pairs p
+                JOIN id_recs x ON x.rec_key = p.key_a JOIN id_recs y ON y.rec_key = p.key_b
+                WHERE x.rid NOT IN (SELECT rid FROM id_dirty)
+                  AND y.rid NOT IN (SELECT rid FROM id_dirty)
+                UNION ALL SELECT * FROM id_new_pairs
+            """)
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE id_pairs AS SELECT * FROM id_new_pairs")
+        n_pairs = con.execute("SELECT count(*) FROM id_pairs").fetchall()[0][0]
+        con.execute("""CREATE OR REPLACE TEMP TABLE id_pairs_rid AS
+            SELECT x.rid AS a, y.rid AS b, p.* FROM id_pairs p
+            JOIN id_recs x ON x.rec_key = p.key_a JOIN id_recs y ON y.rec_key = p.key_b""")
+        flagged = cluster(con, "id_pairs_rid", config)
+        result = _write_outputs(con, name, config, now, flagged)
+        con.execute(f"CREATE OR REPLACE TABLE golden.{name}_pairs AS SELECT * FROM id_pairs")
+        con.execute(f"CREATE OR REPLACE TABLE golden.{name}_shared AS SELECT * FROM id_shared")
+        con.execute(f"CREATE OR REPLACE TABLE golden.{name}_skipped_blocks "
+                    "(kind VARCHAR, key VARCHAR, n BIGINT)")
+        if skipped:
+            con.executemany(f"INSERT INTO golden.{name}_skipped_blocks VALUES (?, ?, ?)", skipped)
+    finally:
+        con.close()
+    return ResolutionResult(
+        entity=name, mode="incremental" if incremental else "full", records=n_records,
+        changed_records=int(changed), candidate_pairs=int(n_pairs),
+        accepted_pairs=result["accepted"], review_pairs=result["review"],
+        clusters=result["clusters"], new_golden_ids=result["new_ids"], merges=result["merges"],
+        splits=result["splits"], skipped_blocks=skipped, flagged_clusters=result["flagged"],
+        trained=trained, seconds=time.perf_counter() - started)
+
+
+def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfig,
+                   now: datetime, flagged: list[int]) -> dict:
+    members = con.execute("""SELECT a.cid, r.rec_key FROM id_assign a JOIN id_recs r USING (rid)
+                             ORDER BY a.cid, r.rec_key""").fetchall()
+    clusters: dict[int, list[str]] = {}
+    for cid, key in members:
+        clusters.setdefault(int(cid), []).append(key)
+    previous: dict[str, str] = {}
+    created: dict[str, datetime] = {}
+    if _exists(con, f"{name}_xref"):
+        previous = {f"{s}|{t}|{i}": g for s, t, i, g in con.execute(
+            f"SELECT source_system, source_table, source_id, golden_id FROM golden.{name}_xref"
+        ).fetchall()}
+    if _exists(con, f"{name}_ids"):
+        created = dict(con.execute(f"SELECT golden_id, created_at FROM golden.{name}_ids")
+                       .fetchall())
+    ids = assign_ids(name, clusters, previous, created)
+    for gid in ids.new_ids:
+        created[gid] = now
+    con.execute(f"CREATE OR REPLACE TABLE golden.{name}_ids "
+                "(golden_id VARCHAR, created_at TIMESTAMP)")
+    con.executemany(f"INSERT INTO golden.{name}_ids VALUES (?, ?)", sorted(created.items()))
+    con.execute(f"""CREATE TABLE IF NOT EXISTS golden.{name}_id_log
+        (old_id VARCHAR, new_id VARCHAR, kind VARCHAR, "at" TIMESTAMP)""")
+    if ids.log:
+        con.executemany(f"INSERT INTO golden.{name}_id_log VALUES (?, ?, ?, ?)",
+                        [(o, n, k, now) for o, n, k in ids.log])
+    con.execute("CREATE OR REPLACE TEMP TABLE id_gid (cid BIGINT, golden_id VARCHAR)")
+    con.executemany("INSERT INTO id_gid VALUES (?, ?)", sorted(ids.cluster_ids.items()))
+    # each record's best accepted link inside its cluster gives its score and evidence
+    con.execute(f"""
+        CREATE OR REPLACE TABLE golden.{name}_xref AS
+        WITH links AS (
+            SELECT e.a AS rid, p.probability, p.evidence FROM id_edges e
+                JOIN id_pairs_rid p ON p.a = e.a AND p.b = e.b
+            UNION ALL
+            SELECT e.b, p.probability, p.evidence FROM id_edges e
+                JOIN id_pairs_rid p ON p.a = e.a AND p.b = e.b),
+        best AS (SELECT rid, arg_max(probability, probability) AS score,
+                        arg_max(evidence, probability) AS evidence FROM links GROUP BY rid)
+        SELECT r.source_system, r.source_table, r.source_id, g.golden_id,
+               coalesce(b.score, 1.0) AS match_score,
+               coalesce(b.evidence, 'singleton') AS evidence,
+               CAST(? AS TIMESTAMP) AS resolved_at, r.row_hash
+        FROM id_recs r JOIN id_assign a USING (rid) JOIN id_gid g USING (cid)
+        LEFT JOIN best b USING (rid)
+        ORDER BY r.source_system, r.source_table, r.source_id
+    """, [now])
+    con.execute("CREATE OR REPLACE TEMP TABLE id_flag AS SELECT unnest(?::BIGINT[]) AS cid",
+                [flagged])
+    con.execute(f"""
+        CREATE OR REPLACE TABLE golden.{name}_review AS
+        SELECT p.key_a, p.key_b, p.probability AS score, p.evidence,
+               CASE WHEN fa.cid IS NOT NULL THEN 'cluster flagged: too large or loose'
+                    ELSE 'uncertain score' END AS reason,
+               CAST(? AS TIMESTAMP) AS queued_at
+        FROM id_pairs_rid p JOIN id_assign xa ON xa.rid = p.a JOIN id_assign xb ON xb.rid = p.b
+        LEFT JOIN id_flag fa ON fa.cid = xa.cid
+        WHERE (p.probability >= ? AND p.probability < ?)
+           OR (fa.cid IS NOT NULL AND xa.cid = xb.cid)
+        ORDER BY p.probability DESC, p.key_a, p.key_b
+    """, [now, config.review_threshold, config.accept_threshold])
+    counts = con.execute(f"""SELECT (SELECT count(*) FROM id_edges),
+        (SELECT count(*) FROM golden.{name}_review), (SELECT count(*) FROM id_gid)""").fetchall()[0]
+    return {"accepted": int(counts[0]), "review": int(counts[1]), "clusters": int(counts[2]),
+            "new_ids": len(ids.new_ids), "merges": sum(1 for _, _, k in ids.log if k == "merge"),
+            "splits": sum(1 for _, _, k in ids.log if k == "split"),
+            "flagged": sorted({ids.cluster_ids[c] for c in flagged})}

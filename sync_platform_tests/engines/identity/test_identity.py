@@ -1,0 +1,297 @@
+"""Identity resolution: over-merge guards, fuzzy matches, rules, stable ids, incremental runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sync_platform.engines.canonical import load_entities
+from sync_platform.engines.identity import MatchConfig, evaluate, resolve, xref_clusters
+from sync_platform.engines.identity.evaluate import group_members
+from sync_platform_tests.engines.identity.synthetic import (
+    customer_rows,
+    people_rows,
+    write_staged,
+)
+
+ENTITIES = load_entities()
+CONTACT = ENTITIES["contact"]
+CUSTOMER = ENTITIES["customer"]
+
+SWITCHBOARD = "+13125550100"
+
+
+def _person(system: str, sid: str, first: str, last: str, email: str | None,
+            phone: str | None, company: str = "Hardcase Holdings Inc.") -> dict:
+    return {"first_name": first, "last_name": last, "email": email, "phone": phone,
+            "mobile_phone": None, "title": None, "company_name": company,
+            "company_source_id": None, "street": "1 Hard Way", "city": "Chicago", "state": "IL",
+            "postal_code": "60601", "country": "US", "is_deleted": False,
+            "modified_at": "2024-02-01 00:00:00", "source_system": system,
+            "source_table": "contacts", "source_id": sid}
+
+
+HARD_CASES = [
+    # a role inbox shared by two colleagues (and the switchboard)
+    _person("crm", "H01", "Alice", "Brennan", "ap@hardcase.com", SWITCHBOARD),
+    _person("marketing", "H02", "Carlos", "Mendoza", "AP@hardcase.com", SWITCHBOARD),
+    # more colleagues behind the switchboard, no email
+    _person("crm", "H03", "Grace", "Holloway", None, SWITCHBOARD),
+    _person("marketing", "H04", "Ivan", "Petrov", None, SWITCHBOARD),
+    # namesakes at one company: different emails and direct lines
+    _person("crm", "H05", "John", "Smith", "john.smith@hardcase.com", "+13125550111"),
+    _person("crm", "H06", "John", "Smith", "jsmith2@hardcase.com", "+13125550122"),
+    # each namesake also appears in marketing (same email -> the deterministic rule)
+    _person("marketing", "H07", "John", "Smith", "john.smith@hardcase.com", None),
+    _person("marketing", "H08", "Johnny", "Smyth", "jsmith2@hardcase.com", None),
+    # nickname + direct phone, no email on one side
+    _person("crm", "H09", "Robert", "Kingsley", "robert.kingsley@hardcase.com", "+13125550133"),
+    _person("marketing", "H10", "Bob", "Kingsley", None, "+13125550133"),
+    # typo (transposition) in the last name, same direct phone
+    _person("crm", "H11", "Katherine", "Ferguson", None, "+13125550144"),
+    _person("marketing", "H12", "Katherine", "Fegruson", None, "(312) 555-0144"),
+]
+HARD_TRUTH = {("crm", "H01"): "alice", ("marketing", "H02"): "carlos", ("crm", "H03"): "grace",
+              ("marketing", "H04"): "ivan", ("crm", "H05"): "smith1", ("crm", "H06"): "smith2",
+              ("marketing", "H07"): "smith1", ("marketing", "H08"): "smith2",
+              ("crm", "H09"): "kingsley", ("marketing", "H10"): "kingsley",
+              ("crm", "H11"): "ferguson", ("marketing", "H12"): "ferguson"}
+
+
+@pytest.fixture(scope="module")
+def contact_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A resolved contact warehouse (synthetic population + hard cases); copy before writing."""
+    rows, truth = people_rows()
+    path = tmp_path_factory.mktemp("identity") / "warehouse.duckdb"
+    write_staged(path, "contact", rows + HARD_CASES)
+    resolve(path, CONTACT)
+    return path, truth | HARD_TRUTH
+
+
+def _copy(world: tuple[Path, dict], tmp_path: Path, name: str = "wh.duckdb") -> Path:
+    target = tmp_path / name
+    shutil.copyfile(world[0], target)
+    return target
+
+
+def _gid(xref: dict, system: str, sid: str) -> str:
+    return xref[(system, sid)]
+
+
+def test_population_quality(contact_world: tuple[Path, dict]) -> None:
+    path, truth = contact_world
+    scores = evaluate(xref_clusters(path, "contact"), truth)
+    assert scores["pairwise_precision"] >= 0.97
+    assert scores["pairwise_recall"] >= 0.9
+    assert scores["bcubed_f1"] >= 0.97
+
+
+def test_role_inbox_and_switchboard_do_not_merge(contact_world: tuple[Path, dict]) -> None:
+    xref = xref_clusters(contact_world[0], "contact")
+    ids = {_gid(xref, s, i) for s, i in [("crm", "H01"), ("marketing", "H02"), ("crm", "H03"),
+                                         ("marketing", "H04")]}
+    assert len(ids) == 4
+    con = duckdb.connect(str(contact_world[0]), read_only=True)
+    try:
+        shared = set(con.execute("SELECT kind, value FROM golden.contact_shared").fetchall())
+    finally:
+        con.close()
+    assert ("email", "ap@hardcase.com") in shared
+    assert ("phone", SWITCHBOARD[-10:]) in shared
+
+
+def test_namesakes_stay_apart_but_join_their_own_records(contact_world: tuple[Path, dict]) -> None:
+    xref = xref_clusters(contact_world[0], "contact")
+    assert _gid(xref, "crm", "H05") != _gid(xref, "crm", "H06")
+    assert _gid(xref, "crm", "H05") == _gid(xref, "marketing", "H07")
+    assert _gid(xref, "crm", "H06") == _gid(xref, "marketing", "H08")
+
+
+def test_nickname_and_typo_match(contact_world: tuple[Path, dict]) -> None:
+    xref = xref_clusters(contact_world[0], "contact")
+    assert _gid(xref, "crm", "H09") == _gid(xref, "marketing", "H10")
+    assert _gid(xref, "crm", "H11") == _gid(xref, "marketing", "H12")
+
+
+def test_deterministic_email_rule_evidence(contact_world: tuple[Path, dict]) -> None:
+    con = duckdb.connect(str(contact_world[0]), read_only=True)
+    try:
+        rows = con.execute("""SELECT probability, evidence FROM golden.contact_pairs
+            WHERE key_a = 'crm|contacts|H06' AND key_b = 'marketing|contacts|H08'""").fetchall()
+        ap = con.execute("""SELECT count(*) FROM golden.contact_pairs WHERE evidence LIKE
+            'rule: same email%' AND (key_a LIKE '%H01' OR key_b LIKE '%H02')""").fetchall()
+    finally:
+        con.close()
+    assert rows and rows[0][0] == 1.0 and rows[0][1].startswith("rule: same email")
+    assert ap[0][0] == 0  # a role inbox is never a rule match
+
+
+def test_weights_are_learned_and_persisted(contact_world: tuple[Path, dict]) -> None:
+    con = duckdb.connect(str(contact_world[0]), read_only=True)
+    try:
+        rows = dict(((c, lv), w) for c, lv, w in con.execute(
+            "SELECT comparison, level, match_weight FROM golden.contact_match_weights"
+        ).fetchall())
+    finally:
+        con.close()
+    assert rows[("email", 3)] > 0 > rows[("email", 0)]
+    assert rows[("last_name", 3)] > rows[("last_name", 0)]
+
+
+def test_rerun_keeps_every_golden_id(contact_world: tuple[Path, dict], tmp_path: Path) -> None:
+    path = _copy(contact_world, tmp_path)
+    before = xref_clusters(path, "contact")
+    result = resolve(path, CONTACT)
+    assert result.mode == "incremental" and result.changed_records == 0
+    assert result.new_golden_ids == 0 and result.merges == 0 and result.splits == 0
+    assert xref_clusters(path, "contact") == before
+    resolve(path, CONTACT, full_rebuild=True)
+    assert xref_clusters(path, "contact") == before
+
+
+def _mutate(path: Path) -> None:
+    """Edit, add and delete records the way a landing run would."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("""UPDATE staged.contact SET email = 'kate.f@hardcase.com', row_hash = 'x1'
+                       WHERE source_id = 'H11'""")
+        con.execute("""UPDATE staged.contact SET is_deleted = TRUE, row_hash = 'x2'
+                       WHERE source_id = 'C00003'""")
+        con.execute("""INSERT INTO staged.contact (first_name, last_name, email, phone,
+                company_name, postal_code, is_deleted, source_system, source_table, source_id,
+                row_hash)
+            VALUES ('Kate', 'Ferguson', 'kate.f@hardcase.com', NULL, 'Hardcase Holdings', '60601',
+                    FALSE, 'marketing', 'contacts', 'N01', 'n1'),
+                   ('Zed', 'Quartermaine', 'zed.q@newco.io', '+14155550199', 'Newco', '94105',
+                    FALSE, 'crm', 'contacts', 'N02', 'n2'),
+                   ('Dana', 'Whitfield', 'info@hardcase.com', NULL, 'Hardcase Holdings', '60601',
+                    FALSE, 'crm', 'contacts', 'N03', 'n3')""")
+    finally:
+        con.close()
+
+
+def test_adding_records_keeps_existing_ids(contact_world: tuple[Path, dict],
+                                           tmp_path: Path) -> None:
+    path = _copy(contact_world, tmp_path)
+    before = xref_clusters(path, "contact")
+    _mutate(path)
+    result = resolve(path, CONTACT)
+    after = xref_clusters(path, "contact")
+    assert result.mode == "incremental" and 3 <= result.changed_records < 20
+    kept = {k: v for k, v in before.items() if k != ("crm", "C00003")}
+    assert {k: after[k] for k in kept} == kept
+    assert ("crm", "C00003") not in after
+    assert after[("marketing", "N01")] == after[("crm", "H11")]  # joined an existing golden id
+    assert after[("crm", "N02")] not in set(before.values())
+
+
+def test_incremental_equals_full_rebuild(contact_world: tuple[Path, dict],
+                                         tmp_path: Path) -> None:
+    inc = _copy(contact_world, tmp_path, "inc.duckdb")
+    full = _copy(contact_world, tmp_path, "full.duckdb")
+    for path in (inc, full):
+        _mutate(path)
+    assert resolve(inc, CONTACT).mode == "incremental"
+    assert resolve(full, CONTACT, full_rebuild=True).mode == "full"
+
+    def partition(path: Path) -> set[frozenset]:
+        return {frozenset(m) for m in group_members(xref_clusters(path, "contact")).values()}
+
+    assert partition(inc) == partition(full)
+    assert xref_clusters(inc, "contact") == xref_clusters(full, "contact")
+
+
+def test_merge_and_split_are_logged(contact_world: tuple[Path, dict], tmp_path: Path) -> None:
+    path = _copy(contact_world, tmp_path)
+    before = xref_clusters(path, "contact")
+    con = duckdb.connect(str(path))
+    try:  # H09 drops its phone and gets an unrelated name: the Kingsley cluster splits
+        con.execute("""UPDATE staged.contact SET phone = NULL, first_name = 'Zoltan',
+            last_name = 'Abernathy', email = 'za@elsewhere.org', row_hash = 's1'
+            WHERE source_id = 'H10'""")
+        # H05/H07's records get H06's direct line and email: namesakes now are one person
+        con.execute("""UPDATE staged.contact SET email = 'jsmith2@hardcase.com',
+            phone = '+13125550122', row_hash = 'm1' WHERE source_id IN ('H05', 'H07')""")
+    finally:
+        con.close()
+    resolve(path, CONTACT)
+    after = xref_clusters(path, "contact")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        log = con.execute("SELECT old_id, new_id, kind FROM golden.contact_id_log").fetchall()
+    finally:
+        con.close()
+    kings = before[("crm", "H09")]
+    assert after[("crm", "H09")] == kings and after[("marketing", "H10")] != kings
+    assert (kings, after[("marketing", "H10")], "split") in log
+    assert after[("crm", "H05")] == after[("crm", "H06")]
+    old = {before[("crm", "H05")], before[("crm", "H06")]}
+    assert any(k == "merge" and o in old and n in old for o, n, k in log)
+
+
+def test_oversized_loose_cluster_is_split_or_flagged(tmp_path: Path) -> None:
+    rows, _ = people_rows(seed=3, n_people=60)
+    # a chain of 8 "Pat Chainey" records: K0=K1 by email, K1=K2 by mobile phone, ... and
+    # nothing else in common (emails and phones far apart): one loose component of 8
+    words = ["alpha", "bravo", "charlie", "delta", "echo"]
+    phones = ["+14155551234", "+16175559876", "+12125554321", "+13035556789", "+15125550246"]
+    for i in range(8):
+        record = _person("crm" if i % 2 else "marketing", f"K{i}", "Pat", "Chainey",
+                         f"pat.{words[i // 2]}@chain.org", None, company="Chain Co")
+        record["mobile_phone"] = phones[(i + 1) // 2]
+        rows.append(record)
+    path = tmp_path / "chain.duckdb"
+    write_staged(path, "contact", rows)
+    config = MatchConfig(max_cluster_size=4)
+    result = resolve(path, CONTACT, config=config)
+    xref = xref_clusters(path, "contact")
+    chain = [xref[(("crm" if i % 2 else "marketing"), f"K{i}")] for i in range(8)]
+    sizes = {g: chain.count(g) for g in chain}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        flagged_rows = con.execute("""SELECT count(*) FROM golden.contact_review
+            WHERE reason LIKE 'cluster flagged%'""").fetchall()[0][0]
+    finally:
+        con.close()
+    # every link is a rule or name + direct phone, so even the strictest threshold keeps the
+    # chain: it must be flagged and its pairs queued for review, never silently accepted
+    assert result.flagged_clusters and set(result.flagged_clusters) <= set(chain)
+    assert flagged_rows >= 7 and len(sizes) >= 1
+
+
+def test_oversized_blocks_are_skipped_and_reported(tmp_path: Path) -> None:
+    rows, _ = people_rows(seed=5, n_people=40)
+    path = tmp_path / "blocks.duckdb"
+    write_staged(path, "contact", rows + HARD_CASES)
+    result = resolve(path, CONTACT, config=MatchConfig(max_block_size=3))
+    assert result.skipped_blocks and all(n > 3 for _, _, n in result.skipped_blocks)
+    assert result.candidate_pairs < len(rows) * 3
+
+
+def test_customer_suffix_and_word_order(tmp_path: Path) -> None:
+    rows, truth = customer_rows()
+    path = tmp_path / "customers.duckdb"
+    write_staged(path, "customer", rows)
+    resolve(path, CUSTOMER)
+    scores = evaluate(xref_clusters(path, "customer"), truth)
+    assert scores["pairwise_precision"] >= 0.97 and scores["pairwise_recall"] >= 0.95
+
+
+def test_evaluate_math_on_toy_example() -> None:
+    pred = {1: "A", 2: "A", 3: "B"}
+    truth = {1: "X", 2: "Y", 3: "Y"}
+    s = evaluate(pred, truth)
+    assert s["pairwise_precision"] == 0.0 and s["pairwise_recall"] == 0.0
+    assert s["bcubed_precision"] == pytest.approx(2 / 3)
+    assert s["bcubed_recall"] == pytest.approx(2 / 3)
+    s = evaluate({1: "A", 2: "A", 3: "A", 4: "B"}, {1: "X", 2: "X", 3: "Y", 4: "Y"})
+    assert s["pairwise_precision"] == pytest.approx(1 / 3)
+    assert s["pairwise_recall"] == pytest.approx(1 / 2)
+    assert s["pairwise_f1"] == pytest.approx(0.4)
+    # b-cubed: precision (2/3+2/3+1/3+1)/4, recall (1+1+1/2+1/2)/4
+    assert s["bcubed_precision"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
+    assert s["bcubed_recall"] == pytest.approx(0.75)
+    assert evaluate({1: "A"}, {2: "X"})["records"] == 0.0
