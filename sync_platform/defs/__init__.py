@@ -8,6 +8,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dlt import DagsterDltResource
 
 from sync_platform.defs.discovery.assets import discovery_schedule, schema_snapshots
+from sync_platform.defs.golden.assets import golden_assets
 from sync_platform.defs.ingest.assets import landing_assets, source_specs
 from sync_platform.defs.mapping.assets import mapping_asset
 from sync_platform.defs.profile.assets import profiling_assets
@@ -23,10 +24,11 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     load_sandbox_env()
     catalog = load_catalog(mappings_dir, require_secrets=False)
     landing = landing_assets(catalog)
-    understanding = [*profiling_assets(catalog), mapping_asset(catalog),
-                     *staging_assets(load_entities(mappings_dir))]
+    entities = load_entities(mappings_dir)
+    understanding = [*profiling_assets(catalog), mapping_asset(catalog), *staging_assets(entities)]
+    golden = golden_assets(entities)
     return Definitions(
-        assets=[*source_specs(catalog), *landing, schema_snapshots, *understanding],
+        assets=[*source_specs(catalog), *landing, schema_snapshots, *understanding, *golden],
         schedules=[discovery_schedule(catalog)],
         jobs=[
             define_asset_job("land_all", selection=AssetSelection.assets(*landing),
@@ -35,6 +37,10 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
                              selection=AssetSelection.assets(*landing, *understanding)
                              | AssetSelection.checks_for_assets(*understanding),
                              description="Land, profile, map and stage every system"),
+            define_asset_job("resolve",
+                             selection=AssetSelection.assets(*landing, *understanding, *golden)
+                             | AssetSelection.checks_for_assets(*understanding, *golden),
+                             description="Everything up to golden records (identity + survivorship)"),
         ],
         resources={
             "dlt": DagsterDltResource(),

@@ -1,0 +1,1 @@
+"""Golden records: identity resolution then survivorship, gated by blocking checks."""

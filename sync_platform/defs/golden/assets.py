@@ -1,0 +1,84 @@
+"""`golden/<entity>` assets: resolve identities, apply survivorship, gate with blocking checks."""
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from sync_platform.defs.ingest.assets import WRITER_POOL
+from sync_platform.defs.resources import PlatformResource
+from sync_platform.defs.staging.assets import staged_key
+from sync_platform.engines.canonical import CanonicalEntity
+from sync_platform.engines.warehouse import markdown_table
+
+RESOLVED_ENTITIES = ("contact", "customer", "employee")
+GATES = ("golden_ids_unique", "records_in_one_cluster", "cluster_size_limit",
+         "required_fields_present", "validity_rates")
+
+
+def golden_key(entity: str) -> AssetKey:
+    return AssetKey(["golden", entity])
+
+
+def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
+    key = golden_key(entity.entity)
+
+    @asset(
+        key=key,
+        group_name="golden",
+        deps=[staged_key(entity.entity)],
+        pool=WRITER_POOL,
+        kinds={"duckdb"},
+        description=f"One row per real-world {entity.entity} (golden.{entity.entity}), with "
+        "_xref (source record -> golden id), _lineage (why each value won) and _conflicts.",
+        check_specs=[AssetCheckSpec(name, asset=key, blocking=True) for name in GATES],
+    )
+    def _golden(context: AssetExecutionContext, platform: PlatformResource):
+        from sync_platform.engines.canonical import load_entities
+        from sync_platform.engines.identity import MatchConfig, resolve
+        from sync_platform.engines.landing.stats import table_stats
+        from sync_platform.engines.survivorship import build_golden, load_rules
+        from sync_platform.engines.survivorship.gates import golden_gates
+        from sync_platform.engines.warehouse import connect
+
+        catalog = platform.catalog()
+        model = load_entities(platform.folder())[entity.entity]
+        config = MatchConfig()
+        resolution = resolve(catalog.warehouse_path, model, config=config)
+        survived = build_golden(catalog.warehouse_path, model,
+                                load_rules(platform.folder(), model, catalog.system_of_record),
+                                catalog.system_of_record)
+        with connect(catalog.warehouse_path, read_only=True) as con:
+            sizes = con.execute(
+                f"SELECT size, count(*) FROM (SELECT count(*) AS size FROM golden.{entity.entity}_xref "
+                "GROUP BY golden_id) GROUP BY size ORDER BY size").fetchall()
+        stats = table_stats(catalog.warehouse_path, "golden", [entity.entity])
+        metadata = {
+            "dagster/row_count": MetadataValue.int(survived.golden_records),
+            "source_records": MetadataValue.int(survived.source_records),
+            "mode": MetadataValue.text(resolution.mode),
+            "changed_records": MetadataValue.int(resolution.changed_records),
+            "review_pairs": MetadataValue.int(resolution.review_pairs),
+            "merges": MetadataValue.int(resolution.merges),
+            "splits": MetadataValue.int(resolution.splits),
+            "conflicts": MetadataValue.int(survived.conflicts),
+            "cluster_sizes": MetadataValue.md(markdown_table(["records per golden id", "golden ids"], sizes)),
+        }
+        if stats:
+            metadata["preview"] = MetadataValue.md(stats[entity.entity].preview_markdown)
+        yield MaterializeResult(metadata=metadata)
+        for gate in golden_gates(catalog.warehouse_path, model, max_cluster_size=config.max_cluster_size,
+                                 reviewed_clusters=set(resolution.flagged_clusters)):
+            yield AssetCheckResult(check_name=gate.name, passed=gate.passed, description=gate.description)
+
+    return _golden
+
+
+def golden_assets(entities: dict[str, CanonicalEntity]) -> list[AssetsDefinition]:
+    return [golden_asset(entities[name]) for name in RESOLVED_ENTITIES if name in entities]
