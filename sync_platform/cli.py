@@ -169,6 +169,14 @@ def print_understanding(materialized: dict) -> None:
         if path[0] == "staged":
             table.add_row(path[1], *(str(meta.get(k, 0)) for k in ("read", "staged", "rejected", "warnings")))
     console.print(table)
+    golden = Table("entity", "source records", "golden records", "pairs to review", "merges",
+                   "conflicts resolved", title="golden records")
+    for path, meta in sorted(materialized.items()):
+        if path[0] == "golden":
+            golden.add_row(path[1], *(str(meta.get(k, 0)) for k in
+                                      ("source_records", "dagster/row_count", "review_pairs", "merges", "conflicts")))
+    if golden.row_count:
+        console.print(golden)
     console.print("next: sync-platform mappings review")
 
 
@@ -409,8 +417,8 @@ def demo(size: int, seed: int) -> None:
                 changed.add_row(system, name, str(len(ids)))
         console.print(changed)
         print_landing(run_landing(), "3rd landing: exactly the changed rows, new field recorded")
-        console.rule("profile, map to the canonical model, stage")
-        print_understanding(run_job("understand"))
+        console.rule("profile, map to the canonical model, stage, resolve golden records")
+        print_understanding(run_job("resolve"))
     finally:
         sandbox.stop()
     console.print(
