@@ -12,6 +12,8 @@ import re
 
 import duckdb
 
+from sync_platform.engines.canonical.organizations import LEGAL_SUFFIXES as ORGANIZATION_SUFFIXES
+
 ROLE_LOCAL_PARTS = (
     "ap", "ar", "accounts", "accounting", "accountspayable", "admin", "billing", "contact",
     "customerservice", "enquiries", "finance", "hello", "help", "hr", "info", "invoices",
@@ -22,10 +24,8 @@ GENERIC_EMAIL_DOMAINS = (
     "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "icloud.com",
     "live.com", "msn.com", "protonmail.com", "gmx.de", "web.de",
 )
-LEGAL_SUFFIXES = (
-    "inc", "incorporated", "llc", "ltd", "limited", "gmbh", "corp", "corporation", "co",
-    "company", "plc", "ag", "sa", "sarl", "bv", "nv", "pty", "lp", "llp", "the", "and",
-)
+# legal forms (shared list, undotted: punctuation is stripped first) and two stopwords
+LEGAL_SUFFIXES = tuple(w for w in ORGANIZATION_SUFFIXES if "." not in w) + ("the", "and")
 NICKNAMES: dict[str, tuple[str, ...]] = {
     "robert": ("bob", "bobby", "rob", "robbie", "bert"), "william": ("bill", "billy", "will",
     "willie", "liam"), "richard": ("rick", "ricky", "dick", "rich", "richie"),

@@ -7,6 +7,7 @@ source system: a value list only has to cover most values of a column to be deci
 from __future__ import annotations
 
 from sync_platform.engines.canonical import geo
+from sync_platform.engines.canonical.organizations import LEGAL_SUFFIXES
 
 BOOLEAN_PAIRS: tuple[tuple[str, str], ...] = (
     ("true", "false"), ("t", "f"), ("yes", "no"), ("y", "n"), ("1", "0"),
@@ -157,11 +158,7 @@ LAST_NAMES: tuple[str, ...] = (
 
 NAME_TITLES: tuple[str, ...] = ("dr", "mr", "mrs", "ms", "miss", "prof", "sir", "mx")
 
-COMPANY_SUFFIXES: tuple[str, ...] = (
-    "inc", "incorporated", "llc", "l.l.c.", "ltd", "limited", "gmbh", "corp", "corporation",
-    "co", "company", "plc", "ag", "sa", "s.a.", "sas", "sarl", "bv", "b.v.", "nv", "pty",
-    "llp", "lp", "kg", "oy", "ab", "as", "spa", "s.p.a.", "srl", "kk", "pte",
-)
+COMPANY_SUFFIXES: tuple[str, ...] = LEGAL_SUFFIXES
 COMPANY_WORDS: tuple[str, ...] = (
     "group", "holdings", "international", "worldwide", "global", "partners", "associates",
     "technologies", "technology", "tech", "solutions", "systems", "labs", "laboratories",
