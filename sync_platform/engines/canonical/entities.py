@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sync_platform import settings
 from sync_platform.engines.canonical.semantic_types import SemanticType
 from sync_platform.engines.catalog.errors import CatalogError
-from sync_platform.engines.catalog.loader import _describe, _format_location
+from sync_platform.engines.catalog.loader import validate_model
 
 FieldType = Literal["string", "integer", "decimal", "boolean", "date", "datetime"]
 
@@ -71,10 +71,7 @@ def load_entities(mappings_dir: Path | None = None) -> dict[str, CanonicalEntity
             raw = yaml.safe_load(file.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise CatalogError(file, [("", f"malformed YAML: {exc}")]) from None
-        try:
-            entity = CanonicalEntity.model_validate(raw)
-        except ValidationError as exc:
-            raise CatalogError(file, [(_format_location(e["loc"]), _describe(e)) for e in exc.errors()]) from None
+        entity = validate_model(file, CanonicalEntity, raw)
         if entity.entity != file.stem:
             raise CatalogError(file, [("entity", f"must match the file name {file.stem!r}")])
         entities[entity.entity] = entity

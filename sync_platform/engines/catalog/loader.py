@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sync_platform import settings
 from sync_platform.engines.catalog.errors import CatalogError
 from sync_platform.engines.catalog.interpolation import interpolate_tree
 from sync_platform.engines.catalog.models import Catalog
+
+M = TypeVar("M", bound=BaseModel)
 
 # Discriminator tags pydantic puts into error locations; they are not part of the file's path.
 _UNION_TAGS = {"rest", "sql", "files", "bearer", "api_key", "basic"}
@@ -46,19 +49,34 @@ def _describe(error: dict) -> str:
     return message
 
 
+def read_yaml(file: Path) -> Any:
+    """Parse a YAML file; malformed YAML is a CatalogError naming the line and column."""
+    try:
+        return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CatalogError(file, [(where, f"malformed YAML: {problem}")]) from None
+
+
+def validate_model(file: Path, model: type[M], data: Any) -> M:
+    """Validate parsed data; every problem becomes `file: path.in.file: what is wrong`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(
+            file, [(_format_location(e["loc"]), _describe(e)) for e in exc.errors()]
+        ) from None
+
+
 def load_catalog(mappings_dir: Path | None = None, require_secrets: bool = True) -> Catalog:
     """Load and validate `<mappings_dir>/systems.yaml` (default: the configured mappings folder)."""
     folder = Path(mappings_dir) if mappings_dir else settings.mappings_dir()
     file = folder / "systems.yaml"
     if not file.is_file():
         raise CatalogError(file, [("", "file not found")])
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CatalogError(file, [(where, f"malformed YAML: {problem}")]) from None
+    raw = read_yaml(file)
     if not isinstance(raw, dict):
         raise CatalogError(file, [("", "expected a mapping at the top level")])
 
@@ -66,12 +84,7 @@ def load_catalog(mappings_dir: Path | None = None, require_secrets: bool = True)
     data, problems = interpolate_tree(raw, variables)
     if problems:
         raise CatalogError(file, problems)
-    try:
-        catalog = Catalog.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogError(
-            file, [(_format_location(e["loc"]), _describe(e)) for e in exc.errors()]
-        ) from None
+    catalog = validate_model(file, Catalog, data)
     catalog.source_file = file
     if require_secrets:
         missing = [

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sync_platform import settings
 from sync_platform.engines.canonical import FieldRule, SystemMapping, load_entities
+from sync_platform.engines.catalog import load_catalog
 from sync_platform.engines.mapping import store
 from sync_platform.engines.mapping.knowledge import DecisionContext, Knowledge, new_decision
 from sync_platform.engines.warehouse import connect, quote
@@ -78,12 +77,13 @@ def pending(mappings_dir: Path | str | None = None,
 
 def _context(mappings_dir: Path | str | None, mapping: SystemMapping) -> DecisionContext:
     kind = preset = data_type = None
-    file = _root(mappings_dir) / "systems.yaml"
-    if file.exists():  # raw read: no validation, no secrets needed to record a decision
-        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        system = (raw.get("systems") or {}).get(mapping.source_system) or {}
-        kind, preset = system.get("kind"), system.get("preset")
-        data_type = ((system.get("tables") or {}).get(mapping.source_table) or {}).get("data_type")
+    if (_root(mappings_dir) / "systems.yaml").exists():  # no secrets needed to record a decision
+        system = load_catalog(_root(mappings_dir), require_secrets=False).systems.get(
+            mapping.source_system)
+        if system is not None:
+            kind, preset = system.kind, getattr(system, "preset", None)
+            table = system.tables.get(mapping.source_table.removesuffix("_archived"))
+            data_type = table.data_type if table else None
     return DecisionContext(system=mapping.source_system, system_kind=kind, preset=preset,
                            entity=mapping.entity_type, data_type=data_type)
 

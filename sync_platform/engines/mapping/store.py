@@ -22,6 +22,7 @@ import yaml
 
 from sync_platform import settings
 from sync_platform.engines.canonical import SystemMapping
+from sync_platform.engines.catalog.loader import read_yaml, validate_model
 from sync_platform.engines.mapping.scoring import Candidate
 from sync_platform.engines.warehouse import markdown_table
 
@@ -48,38 +49,37 @@ def _root(mappings_dir: Path | str | None) -> Path:
     return Path(mappings_dir) if mappings_dir else settings.mappings_dir()
 
 
-def mapping_files(mappings_dir: Path | str | None = None) -> dict[str, Path]:
-    """mapping id -> the YAML file holding it."""
-    found: dict[str, Path] = {}
+def _records(mappings_dir: Path | str | None) -> dict[str, tuple[Path, SystemMapping]]:
+    """id -> (file, record) of every mapping YAML, each file read once; a hand-edit that breaks
+    a record is an error naming the file and the field."""
     root = _root(mappings_dir)
+    found: dict[str, tuple[Path, SystemMapping]] = {}
     if not root.exists():
         return found
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name in NOT_SYSTEM_FOLDERS or folder.name.startswith("."):
             continue
         for file in sorted(folder.glob("*.yaml")):
-            raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            raw = read_yaml(file) or {}
             if isinstance(raw, dict) and "id" in raw:
-                found[str(raw["id"])] = file
+                found[str(raw["id"])] = (file, validate_model(file, SystemMapping, raw))
     return found
+
+
+def mapping_files(mappings_dir: Path | str | None = None) -> dict[str, Path]:
+    return {mapping_id: file for mapping_id, (file, _) in _records(mappings_dir).items()}
 
 
 def load_mappings(mappings_dir: Path | str | None = None) -> list[SystemMapping]:
     """Every SystemMapping record under the mappings folder."""
-    out = []
-    for file in mapping_files(mappings_dir).values():
-        try:
-            out.append(SystemMapping.model_validate(yaml.safe_load(file.read_text(encoding="utf-8"))))
-        except Exception as exc:  # name the file: these are hand-edited
-            raise ValueError(f"{file}: not a valid mapping record: {exc}") from None
-    return out
+    return [mapping for _, mapping in _records(mappings_dir).values()]
 
 
 def load_mapping(mappings_dir: Path | str | None, mapping_id: str) -> SystemMapping:
-    file = mapping_files(mappings_dir).get(mapping_id)
-    if file is None:
+    record = _records(mappings_dir).get(mapping_id)
+    if record is None:
         raise KeyError(f"no mapping {mapping_id!r} under {_root(mappings_dir)}")
-    return SystemMapping.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
+    return record[1]
 
 
 def mapping_path(mappings_dir: Path | str | None, mapping: SystemMapping) -> Path:

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sync_platform import settings
 from sync_platform.engines.canonical import CanonicalEntity, load_entities
 from sync_platform.engines.catalog import CatalogError, load_catalog
-from sync_platform.engines.catalog.loader import _describe, _format_location
+from sync_platform.engines.catalog.loader import validate_model
 from sync_platform.engines.survivorship.custom import registered_rules
 
 RuleType = Literal["system_of_record", "source_priority", "most_recent", "most_complete",
@@ -166,11 +166,7 @@ def load_rules(mappings_dir: Path | None, entity: CanonicalEntity | str,
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CatalogError(file, [("", f"malformed YAML: {exc}")]) from None
-    try:
-        rules = SurvivorshipRules.model_validate(raw)
-    except ValidationError as exc:
-        raise CatalogError(file, [(_format_location(e["loc"]), _describe(e))
-                                  for e in exc.errors()]) from None
+    rules = validate_model(file, SurvivorshipRules, raw)
     problems = rules.check_against(entity, system_of_record)
     if problems:
         raise CatalogError(file, problems)
