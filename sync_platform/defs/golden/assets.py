@@ -15,9 +15,9 @@ from sync_platform.defs.ingest.assets import WRITER_POOL
 from sync_platform.defs.resources import PlatformResource
 from sync_platform.defs.staging.assets import staged_key
 from sync_platform.engines.canonical import CanonicalEntity
+from sync_platform.engines.identity.config import RESOLVED_ENTITIES
 from sync_platform.engines.warehouse import markdown_table
 
-RESOLVED_ENTITIES = ("contact", "customer", "employee")
 GATES = ("golden_ids_unique", "records_in_one_cluster", "cluster_size_limit",
          "required_fields_present", "validity_rates")
 
@@ -50,7 +50,7 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
         catalog = platform.catalog()
         model = load_entities(platform.folder())[entity.entity]
         config = MatchConfig()
-        resolution = resolve(catalog.warehouse_path, model, config=config)
+        resolution = resolve(catalog.warehouse_path, model, config=config, mappings_dir=platform.folder())
         survived = build_golden(catalog.warehouse_path, model,
                                 load_rules(platform.folder(), model, catalog.system_of_record),
                                 catalog.system_of_record)

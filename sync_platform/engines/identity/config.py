@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+RESOLVED_ENTITIES = ("contact", "customer", "employee")  # entities with a matching profile
+
 
 @dataclass(frozen=True)
 class MatchConfig:

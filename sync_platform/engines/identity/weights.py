@@ -47,13 +47,25 @@ def _monotone(m: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def estimate(con: duckdb.DuckDBPyConnection, entity: str, n_records: int, gamma: str,
-             u_pairs: int, iterations: int, seed: float) -> tuple[Weights, float]:
-    """Estimate u from random pairs and m + prior by EM over the `gamma` table's pairs."""
+             u_pairs: int, iterations: int, seed: float,
+             labelled: str | None = None) -> tuple[Weights, float]:
+    """Estimate u from random pairs and m + prior by EM over the `gamma` table's pairs.
+
+    `labelled` names a comparison table with a boolean `is_match` column (review decisions):
+    those pairs keep their known match status in every EM step instead of an estimated one, so
+    reviewers' merges and not-a-matches teach the weights.
+    """
     comps = comparisons_for(entity)
     sample_random_pairs(con, n_records, u_pairs, seed)
     compare(con, entity, "id_rand", "id_rand_gamma")
     rand = _levels(con.execute("SELECT * FROM id_rand_gamma").df(), comps)
     cand = _levels(con.execute(f"SELECT * FROM {gamma}").df(), comps)
+    known = np.zeros(0)
+    if labelled:
+        labels = con.execute(f"SELECT * FROM {labelled}").df()
+        known = labels["is_match"].to_numpy(dtype=float)
+        cand = np.concatenate([cand, _levels(labels, comps)]) if len(labels) else cand
+    n_free = len(cand) - len(known)
     u_probs: list[np.ndarray] = []
     m_probs: list[np.ndarray] = []
     for j, comp in enumerate(comps):
@@ -75,7 +87,8 @@ def estimate(con: duckdb.DuckDBPyConnection, entity: str, n_records: int, gamma:
                 log_u += np.where(ok, np.log(u_probs[j][idx]), 0.0)
             logit = math.log(lam / (1 - lam)) + log_m - log_u
             post = 1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))
-            lam = float(np.clip(post.mean(), 1e-4, 1 - 1e-4))
+            post[n_free:] = known
+            lam = float(np.clip(post[:n_free].mean() if n_free else post.mean(), 1e-4, 1 - 1e-4))
             for j, comp in enumerate(comps):
                 lv = cand[:, j]
                 mass = np.array([post[lv == k].sum() for k in range(len(comp.labels))])
@@ -88,33 +101,36 @@ def estimate(con: duckdb.DuckDBPyConnection, entity: str, n_records: int, gamma:
     return weights, lam
 
 
-def save(con: duckdb.DuckDBPyConnection, entity: str, weights: Weights, lam: float) -> None:
+def save(con: duckdb.DuckDBPyConnection, entity: str, weights: Weights, lam: float,
+         labels: str = "") -> None:
+    """Store the weights; `labels` fingerprints the review decisions they were trained with."""
     comps = {c.name: c for c in comparisons_for(entity)}
-    rows = [(name, level, comps[name].labels[level], m, u, math.log2(m / u), lam)
+    rows = [(name, level, comps[name].labels[level], m, u, math.log2(m / u), lam, labels)
             for name, levels in weights.items() for level, (m, u) in enumerate(levels)]
     con.execute("CREATE SCHEMA IF NOT EXISTS golden")
     con.execute(f"""CREATE OR REPLACE TABLE golden.{entity}_match_weights (
         comparison VARCHAR, level INTEGER, label VARCHAR, m DOUBLE, u DOUBLE,
-        match_weight DOUBLE, prior DOUBLE)""")
-    con.executemany(f"INSERT INTO golden.{entity}_match_weights VALUES (?, ?, ?, ?, ?, ?, ?)",
+        match_weight DOUBLE, prior DOUBLE, trained_on_decisions VARCHAR)""")
+    con.executemany(f"INSERT INTO golden.{entity}_match_weights VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     rows)
 
 
-def load(con: duckdb.DuckDBPyConnection, entity: str) -> tuple[Weights, float] | None:
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                         "table_schema = 'golden' AND table_name = ?",
-                         [f"{entity}_match_weights"]).fetchall()[0][0]
-    if not exists:
-        return None
-    rows = con.execute(f"SELECT comparison, level, m, u, prior FROM golden.{entity}_match_weights "
-                       "ORDER BY comparison, level").fetchall()
+def load(con: duckdb.DuckDBPyConnection, entity: str) -> tuple[Weights, float, str] | None:
+    """(weights, prior, decisions fingerprint) or None when absent or out of date."""
+    columns = {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'golden' "
+        "AND table_name = ?", [f"{entity}_match_weights"]).fetchall()}
+    if "trained_on_decisions" not in columns:
+        return None  # absent, or stored by an older version: retrain
+    rows = con.execute(f"SELECT comparison, level, m, u, prior, trained_on_decisions "
+                       f"FROM golden.{entity}_match_weights ORDER BY comparison, level").fetchall()
     expected = {c.name: len(c.labels) for c in comparisons_for(entity)}
     weights: Weights = {}
-    for name, _level, m, u, _prior in rows:
+    for name, _level, m, u, _prior, _labels in rows:
         weights.setdefault(name, []).append((m, u))
     if {k: len(v) for k, v in weights.items()} != expected:
         return None  # the comparison set changed: retrain
-    return weights, float(rows[0][4])
+    return weights, float(rows[0][4]), str(rows[0][5])
 
 
 def probability(match_weight: float) -> float:
@@ -122,21 +138,36 @@ def probability(match_weight: float) -> float:
     return 1.0 / (1.0 + 2.0 ** (-match_weight))
 
 
+def score_sql(entity: str, weights: Weights, lam: float) -> dict[str, str]:
+    """SQL expressions over a comparison-level row: `match_weight` (log2 prior odds plus each
+    level's log2 m/u; level -1 adds nothing), `probability` and `evidence` (the labels of the
+    levels above 0, in comparison order, joined by '; ')."""
+    terms = [repr(math.log2(lam / (1 - lam)))]
+    evidence = []
+    for comp in comparisons_for(entity):
+        table = [math.log2(m / u) for m, u in weights[comp.name]]
+        cases = " ".join(f"WHEN {lv} THEN {w!r}" for lv, w in enumerate(table))
+        terms.append(f"(CASE {comp.name} {cases} ELSE 0.0 END)")
+        labels = " ".join(f"WHEN {lv} THEN '{comp.name}: {label}'"
+                          for lv, label in enumerate(comp.labels) if lv > 0)
+        evidence.append(f"(CASE {comp.name} {labels} END)")
+    weight = " + ".join(terms)
+    return {"match_weight": f"({weight})",
+            "probability": f"(1.0 / (1.0 + pow(2.0, -greatest(-200.0, least(200.0, {weight})))))",
+            "evidence": f"concat_ws('; ', {', '.join(evidence)})"}
+
+
 def score(df: pd.DataFrame, entity: str, weights: Weights, lam: float) -> pd.DataFrame:
     """Add match_weight, probability and evidence columns to a comparison-level frame."""
-    comps = comparisons_for(entity)
-    levels = _levels(df, comps)
-    total = np.full(len(df), math.log2(lam / (1 - lam)))
-    evidence: list[list[str]] = [[] for _ in range(len(df))]
-    for j, comp in enumerate(comps):
-        table = np.array([math.log2(m / u) for m, u in weights[comp.name]])
-        lv = levels[:, j]
-        ok = lv >= 0
-        total += np.where(ok, table[np.where(ok, lv, 0)], 0.0)
-        for i in np.nonzero(lv > 0)[0]:
-            evidence[i].append(f"{comp.name}: {comp.labels[lv[i]]}")
+    exprs = score_sql(entity, weights, lam)
+    con = duckdb.connect()
+    try:
+        con.register("id_score_in", df)
+        columns = ", ".join(f"{sql} AS {name}" for name, sql in exprs.items())
+        added = con.execute(f"SELECT {columns} FROM id_score_in").df()
+    finally:
+        con.close()
     out = df.copy()
-    out["match_weight"] = total
-    out["probability"] = 1.0 / (1.0 + np.power(2.0, -np.clip(total, -200, 200)))
-    out["evidence"] = ["; ".join(e) for e in evidence]
+    for name in exprs:
+        out[name] = added[name].to_numpy()
     return out

@@ -26,7 +26,7 @@ from sync_platform.engines.catalog.loader import read_yaml, validate_model
 from sync_platform.engines.mapping.scoring import Candidate
 from sync_platform.engines.warehouse import markdown_table
 
-NOT_SYSTEM_FOLDERS = {"entities", "knowledge", "survivorship"}
+NOT_SYSTEM_FOLDERS = {"entities", "knowledge", "matches", "survivorship"}
 HEADER = ("# Field mapping of {source} to {target} (written by the platform, reviewed by people).\n"
           "# status per rule: auto_applied (confidence >= threshold), proposed (review queue),\n"
           "# approved / rejected (human decisions: never changed by automatic runs).\n")
