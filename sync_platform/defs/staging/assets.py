@@ -38,14 +38,15 @@ def staged_asset(entity: CanonicalEntity) -> AssetsDefinition:
     )
     def _staged(context: AssetExecutionContext, platform: PlatformResource):
         from sync_platform.engines.canonical import load_entities
-        from sync_platform.engines.landing import landed_keys
+        from sync_platform.engines.landing import landed_external_ids, landed_keys
         from sync_platform.engines.landing.stats import table_stats
         from sync_platform.engines.mapping import load_mappings
         from sync_platform.engines.staging import stage_entity
 
         catalog = platform.catalog()
         result = stage_entity(catalog.warehouse_path, load_entities(platform.folder())[entity.entity],
-                              load_mappings(platform.folder()), landed_keys(catalog))
+                              load_mappings(platform.folder()), landed_keys(catalog),
+                              landed_external_ids(catalog))
         for skipped in result.skipped:
             context.log.warning(f"{skipped.mapping_id} not staged: {skipped.reason}")
         rows = [(m.mapping_id, m.read, m.staged, m.rejected, m.warnings) for m in result.mappings]

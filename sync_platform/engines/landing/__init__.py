@@ -1,6 +1,6 @@
 """Landing: one dlt pipeline per system into `raw_<system>` of the DuckDB warehouse."""
 
-from sync_platform.engines.landing.keys import landed_keys, landed_tables
+from sync_platform.engines.landing.keys import landed_external_ids, landed_keys, landed_tables
 from sync_platform.engines.landing.pipeline import (
     LandingError,
     TableLanded,
@@ -15,6 +15,7 @@ __all__ = [
     "LandingError",
     "TableLanded",
     "describe_failure",
+    "landed_external_ids",
     "landed_keys",
     "landed_tables",
     "land",

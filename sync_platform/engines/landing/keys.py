@@ -22,3 +22,15 @@ def landed_keys(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
             declared = spec.tables[table.removesuffix("_archived")]
             keys[(system, table)] = [normalized(column) for column in declared.primary_key]
     return keys
+
+
+def landed_external_ids(catalog: Catalog) -> dict[tuple[str, str], str]:
+    """(system, landed table) -> the column holding the id the platform writes back (its golden
+    id), for tables that declare `external_id_field`."""
+    ids = {}
+    for system, spec in catalog.systems.items():
+        for table in landed_tables(catalog, system):
+            declared = spec.tables[table.removesuffix("_archived")]
+            if declared.external_id_field:
+                ids[(system, table)] = normalized(declared.external_id_field)
+    return ids

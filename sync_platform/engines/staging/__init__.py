@@ -3,7 +3,8 @@
 `stage_entity(warehouse, entity, mappings, key_columns)` applies each applied mapping's rules in
 DuckDB SQL (plus the transforms' Python UDFs), types every canonical field, enriches missing
 values, rejects records that fail validation and replaces the entity's rows in one transaction;
-`stage_all(...)` does every entity. `landing.landed_keys(catalog)` gives the key_columns argument.
+`stage_all(...)` does every entity. `landing.landed_keys(catalog)` gives the key_columns argument,
+`landing.landed_external_ids(catalog)` the columns staged as `platform_id` (golden ids written back).
 """
 
 from sync_platform.engines.staging.results import MappingCounts, SkippedMapping, StagingResult

@@ -56,7 +56,8 @@ def _fallback_modified(con: duckdb.DuckDBPyConnection, mapping: SystemMapping,
 
 
 def build_mapping_query(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
-                        mapping: SystemMapping, columns: set[str], key: list[str]) -> MappingQuery:
+                        mapping: SystemMapping, columns: set[str], key: list[str],
+                        external_id: str | None = None) -> MappingQuery:
     notes: list[str] = []
     fields = {f.name: f for f in entity.fields}
     compiled: list[tuple[int, CompiledRule]] = []
@@ -91,7 +92,9 @@ def build_mapping_query(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
         notes.append(f"no usable primary key {key}: source_id is the row number")
         source_id = "CAST(__rowid AS VARCHAR)"
     checks = [(c, rule_i) for rule_i, rule in compiled for c in rule.checks]
-    level1 = ["__rowid", f"{source_id} AS __source_id",
+    platform_id = (f"nullif(trim(CAST({quote(external_id)} AS VARCHAR)), '')"
+                   if external_id in columns else "CAST(NULL AS VARCHAR)")
+    level1 = ["__rowid", f"{source_id} AS __source_id", f"{platform_id} AS __platform_id",
               f"{_fallback_modified(con, mapping, columns)} AS __fallback_modified"]
     level1 += [f"{pre[n]} AS {quote('__v_' + n)}" for n in pre]
     level1 += [f"{c.condition} AS __c{j}" for j, (c, _) in enumerate(checks)]
@@ -151,7 +154,7 @@ def build_mapping_query(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
 
     sql2 = _extend(sql1, "__t_", typed)
     sql4 = _extend(_extend(sql2, "__n_", level3), "__f_", final)
-    out_cols = ["__rowid", "__source_id"]
+    out_cols = ["__rowid", "__source_id", "__platform_id"]
     out_cols += [f"CAST({quote('__f_' + f.name)} AS {_sql_type(f)}) AS {quote(f.name)}"
                  for f in entity.fields]
     out_cols += [f"{enriched} AS _enriched", f"{issue_list} AS __issues"]

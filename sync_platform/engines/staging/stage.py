@@ -48,8 +48,11 @@ def _skip_reason(entity: CanonicalEntity, mapping: SystemMapping) -> str | None:
 
 
 def stage_entity(warehouse: Path, entity: CanonicalEntity, mappings: list[SystemMapping],
-                 key_columns: KeyColumns) -> StagingResult:
-    """Rebuild `staged.<entity>` (and its rows of `quality.rejects`) from the applied mappings."""
+                 key_columns: KeyColumns,
+                 external_ids: dict[tuple[str, str], str] | None = None) -> StagingResult:
+    """Rebuild `staged.<entity>` (and its rows of `quality.rejects`) from the applied mappings.
+    `external_ids` names the column of each (system, table) where the platform writes its golden
+    id back (`landing.landed_external_ids`); it is staged as `platform_id`."""
     started = time.perf_counter()
     result = StagingResult(entity.entity)
     staged_at = datetime.now(UTC).replace(tzinfo=None)
@@ -74,7 +77,8 @@ def stage_entity(warehouse: Path, entity: CanonicalEntity, mappings: list[System
                     mapping.id, mapping.status, f"source table {raw_relation(mapping)} not landed"))
                 continue
             key = key_columns.get((mapping.source_system, mapping.source_table), [])
-            query = build_mapping_query(con, entity, mapping, columns, key)
+            query = build_mapping_query(con, entity, mapping, columns, key, (external_ids or {}).get(
+                (mapping.source_system, mapping.source_table)))
             temp = f"__staging_{i}"
             con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT *, coalesce(list_bool_or("
                         f"list_transform(__issues, lambda x: x.severity = 'error')), FALSE) "
@@ -90,7 +94,7 @@ def stage_entity(warehouse: Path, entity: CanonicalEntity, mappings: list[System
             result.mappings.append(counts)
 
         fields = [quote(f.name) for f in entity.fields]
-        hashed = [quote(f.name) for f in entity.fields if f.name != "modified_at"]
+        hashed = [quote(f.name) for f in entity.fields if f.name != "modified_at"] + ["__platform_id"]
         kept_pairs = [(m.source_system, m.source_table) for m in paused]
         con.execute("BEGIN TRANSACTION")
         try:
@@ -112,7 +116,7 @@ def stage_entity(warehouse: Path, entity: CanonicalEntity, mappings: list[System
                 con.execute(
                     f"INSERT INTO {staged_table(entity)} SELECT {', '.join(fields)}, {lineage}, "
                     f"md5(CAST(to_json(struct_pack({', '.join(f'{h} := {h}' for h in hashed)})) "
-                    f"AS VARCHAR)), {literal(staged_at.isoformat())}::TIMESTAMP, _enriched "
+                    f"AS VARCHAR)), {literal(staged_at.isoformat())}::TIMESTAMP, _enriched, __platform_id "
                     f"FROM {temp} WHERE NOT __rejected")
                 con.execute(
                     f"INSERT INTO {REJECTS} SELECT {lineage}, {literal(entity.entity)}, "
@@ -140,10 +144,11 @@ def _pairs_sql(pairs: list[tuple[str, str]]) -> str:
 
 
 def stage_all(warehouse: Path, entities: dict[str, CanonicalEntity] | Iterable[CanonicalEntity],
-              mappings: list[SystemMapping], key_columns: KeyColumns) -> dict[str, StagingResult]:
+              mappings: list[SystemMapping], key_columns: KeyColumns,
+              external_ids: dict[tuple[str, str], str] | None = None) -> dict[str, StagingResult]:
     """stage_entity for every entity (each in its own transaction), keyed by entity name."""
     items = entities.values() if isinstance(entities, dict) else entities
     return {entity.entity: stage_entity(warehouse, entity,
                                         [m for m in mappings if m.entity_type == entity.entity],
-                                        key_columns)
+                                        key_columns, external_ids)
             for entity in items}

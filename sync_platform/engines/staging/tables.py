@@ -14,9 +14,10 @@ REJECTS_COLUMNS = [
     ("entity", "VARCHAR"), ("field", "VARCHAR"), ("reason", "VARCHAR"), ("raw_value", "VARCHAR"),
     ("severity", "VARCHAR"), ("record", "JSON"), ("rejected_at", "TIMESTAMP"),
 ]
+# platform_id: the golden id the platform wrote back to the source (its external id field)
 LINEAGE_COLUMNS = [("source_system", "VARCHAR"), ("source_table", "VARCHAR"),
                    ("source_id", "VARCHAR"), ("row_hash", "VARCHAR"), ("staged_at", "TIMESTAMP"),
-                   ("_enriched", "VARCHAR[]")]
+                   ("_enriched", "VARCHAR[]"), ("platform_id", "VARCHAR")]
 
 
 def staged_table(entity: CanonicalEntity) -> str:

@@ -230,3 +230,31 @@ def test_mapping_missing_a_required_field_waits_instead_of_rejecting(warehouse_c
     finally:
         con.close()
     assert rejected == 0
+
+
+def test_platform_id_is_staged_from_the_external_id_field(warehouse_copy, entities):
+    """The golden id the platform wrote back to a source is staged as platform_id (and changes
+    the row hash, so identity resolution sees the record as changed)."""
+    con = duckdb.connect(str(warehouse_copy))
+    try:
+        con.execute("ALTER TABLE raw_crm.contacts ADD COLUMN IF NOT EXISTS external_id__c VARCHAR")
+        first_two = [r[0] for r in con.execute(
+            "SELECT id FROM raw_crm.contacts ORDER BY id LIMIT 2").fetchall()]
+    finally:
+        con.close()
+    external = {("crm", "contacts"): "external_id__c"}
+    stage_entity(warehouse_copy, entities["contact"], [crm_contact_mapping()], KEYS, external)
+    before = dict(sql(warehouse_copy, "SELECT source_id, row_hash FROM staged.contact"))
+    assert sql(warehouse_copy, "SELECT count(platform_id) FROM staged.contact")[0][0] == 0
+    con = duckdb.connect(str(warehouse_copy))
+    try:
+        con.execute("UPDATE raw_crm.contacts SET external_id__c = 'g-' || id WHERE id IN (?, ?)",
+                    first_two)
+    finally:
+        con.close()
+    stage_entity(warehouse_copy, entities["contact"], [crm_contact_mapping()], KEYS, external)
+    staged = dict(sql(warehouse_copy, "SELECT source_id, platform_id FROM staged.contact "
+                                      "WHERE platform_id IS NOT NULL"))
+    assert staged == {i: f"g-{i}" for i in first_two}
+    after = dict(sql(warehouse_copy, "SELECT source_id, row_hash FROM staged.contact"))
+    assert {i for i in after if after[i] != before[i]} == set(first_two)
