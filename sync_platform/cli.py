@@ -374,6 +374,217 @@ def mappings_suggest(source: str, target: str, fmt: str) -> None:
     console.print(table)
 
 
+# ---------------------------------------------------------------- resolve exported files
+
+
+def _file_options(values: tuple[str, ...], option: str, bare: str | None = None) -> dict[str, str]:
+    """`FILE=VALUE` options as {FILE: VALUE}; a value without `=` is stored under `bare`."""
+    out: dict[str, str] = {}
+    for value in values:
+        file, sep, rest = value.rpartition("=")
+        if not sep and bare is not None:
+            file, rest = bare, value
+        elif not sep or not file or not rest:
+            _fail(f"{option} {value!r}: expected FILE=VALUE")
+        out[file] = rest
+    return out
+
+
+@main.command("resolve")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--entity", required=True, help="Canonical entity of the records, e.g. contact.")
+@click.option("--out", type=click.Path(dir_okay=False), default="clusters.csv", show_default=True,
+              help="CSV written with source, record_id, golden_id.")
+@click.option("--key", "keys", multiple=True,
+              help="Record key column: COLUMN for every file, or FILE=COLUMN (repeatable). "
+                   "Default: detected; the row number when no column is unique.")
+@click.option("--name", "names", multiple=True,
+              help="FILE=SYSTEM: the source name written for FILE (default: its file stem).")
+def resolve_command(files: tuple[str, ...], entity: str, out: str, keys: tuple[str, ...],
+                    names: tuple[str, ...]) -> None:
+    """Find the same records across exported files (CSV/TSV/Parquet/JSON or db.duckdb::schema.table).
+
+    Each file is one system's export in its own columns; it is profiled and mapped to ENTITY
+    (auto-applied mappings plus the top proposal where nothing is certain), staged and resolved
+    in a temporary warehouse. Nothing is connected or stored besides the output CSV.
+    """
+    from rich import box
+    from rich.markup import escape
+
+    from sync_platform.engines.identity.adhoc import ALL_FILES, AdhocError, resolve_files
+
+    try:
+        with console.status(f"profiling, mapping and resolving {len(files)} file(s) …"):
+            result = resolve_files(entity, list(files), out=Path(out),
+                                   keys=_file_options(keys, "--key", ALL_FILES) or None,
+                                   names=_file_options(names, "--name"),
+                                   mappings_dir=settings.mappings_dir())
+    except (AdhocError, CatalogError, OSError) as exc:
+        _fail(str(exc))
+    for report in result.files:
+        console.print(f"\n[bold]{escape(report.file)}[/bold] → source {escape(repr(report.source))}",
+                      soft_wrap=True)
+        console.print(f"rows read: {report.rows}; key: "
+                      + (f"{report.key} ({report.key_origin})" if report.key else "row number")
+                      + f" — {report.key_note}", markup=False)
+        table = Table(Column("field", no_wrap=True), Column("source column", overflow="fold"),
+                      Column("confidence", justify="right"), Column("used", no_wrap=True),
+                      Column("transform", overflow="fold"), box=box.SIMPLE_HEAD)
+        for use in report.fields:
+            table.add_row("+".join(use.targets), escape("+".join(use.sources)), f"{use.confidence:.2f}",
+                          use.used, " → ".join(use.steps) or "copy")
+        console.print(table)
+        if report.not_used:
+            console.print(f"not used: {', '.join(report.not_used)}", markup=False)
+        if report.warnings:
+            console.print(f"{report.warnings} value(s) could not be converted and were left empty")
+        if report.unresolved:
+            console.print(f"{report.unresolved} row(s) marked deleted were not resolved "
+                          "(empty golden_id)")
+    console.print(f"\nrecords: {result.records}; golden records: {result.golden_records}; "
+                  f"clusters with more than one record: {result.multi_member_clusters}; "
+                  f"uncertain pairs (not merged): {result.resolution.review_pairs}")
+    console.print(f"wrote {result.out}", soft_wrap=True, markup=False)
+
+
+# ---------------------------------------------------------------- review queue and matches
+
+
+@main.command("review")
+@click.option("--limit", default=40, show_default=True)
+def review(limit: int) -> None:
+    """Everything waiting for a person: mapping proposals and uncertain matches."""
+    from sync_platform.engines.review_queue import review_queue
+
+    items = review_queue(settings.mappings_dir(), _warehouse_for_reading())
+    if not items:
+        console.print("nothing to review")
+        return
+    table = Table("kind", Column("id", no_wrap=True), "what", "confidence", "decide with")
+    for item in items[:limit]:
+        table.add_row(item.kind, item.id, item.subject, f"{item.confidence:.2f}", item.decide_with)
+    console.print(table)
+    counts = {k: sum(i.kind == k for i in items) for k in ("mapping", "match")}
+    console.print(f"{counts['mapping']} mapping proposals and {counts['match']} matches pending; "
+                  "details: sync-platform mappings review / sync-platform matches review")
+
+
+@main.group()
+def matches() -> None:
+    """Review uncertain matches of golden records: merge, split or not a match."""
+
+
+def _warehouse_or_fail() -> Path:
+    warehouse = _warehouse_for_reading()
+    if warehouse is None:
+        _fail("no warehouse yet: run the resolve job first (sync-platform demo)")
+    return warehouse
+
+
+@matches.command("review")
+@click.option("--entity", type=click.Choice(["contact", "customer", "employee"]), default=None)
+@click.option("--limit", default=10, show_default=True)
+def matches_review(entity: str | None, limit: int) -> None:
+    """The uncertain pairs of the last run, both records side by side, with the evidence."""
+    from sync_platform.engines.identity.review import pending_matches
+
+    items = pending_matches(_warehouse_or_fail(), entity, settings.mappings_dir())
+    if not items:
+        console.print("no matches to review")
+        return
+    for item in items[:limit]:
+        table = Table(Column("field", style="bold"), Column(item.key_a, overflow="fold"),
+                      Column(item.key_b, overflow="fold"), "",
+                      title=f"{item.id}  score {item.score:.3f}  ({item.reason})",
+                      title_justify="left")
+        table.add_row("golden id", item.golden_a or "", item.golden_b or "",
+                      "same" if item.golden_a == item.golden_b else "")
+        for name in dict.fromkeys([*item.record_a, *item.record_b]):
+            a, b = item.record_a.get(name), item.record_b.get(name)
+            if a is None and b is None:
+                continue
+            table.add_row(name, "" if a is None else str(a), "" if b is None else str(b),
+                          "=" if a == b else "≠")
+        table.add_row("evidence", item.evidence, "", "")
+        console.print(table)
+    console.print(f"{len(items)} pending. Decide with: sync-platform matches merge|split|"
+                  "not-a-match ID")
+
+
+def _match_decision(action: str, target: tuple[str, ...], entity: str | None,
+                    note: str | None) -> None:
+    from sync_platform.engines.identity.review import decide, split_record
+
+    who = os.environ.get("USER", "user")
+    warehouse = _warehouse_or_fail()
+    try:
+        if len(target) == 1 and "|" not in target[0]:
+            decision = decide(warehouse, action, item_id=target[0], who=who, note=note,
+                              mappings_dir=settings.mappings_dir())
+        elif len(target) == 2 and entity:
+            decision = decide(warehouse, action, records=(target[0], target[1]), entity=entity,
+                              who=who, note=note, mappings_dir=settings.mappings_dir())
+        elif len(target) == 1 and action == "split" and entity:
+            decision = split_record(warehouse, entity, target[0], who=who, note=note,
+                                    mappings_dir=settings.mappings_dir())
+        else:
+            _fail("give a review id (see `sync-platform matches review`), or --entity and two "
+                  "record keys system|table|id (split also takes one record key)")
+    except (KeyError, ValueError) as exc:
+        _fail(str(exc).strip('"'))
+    console.print(f"recorded {decision.id}: {action.replace('_', '-')} {decision.record} with "
+                  f"{', '.join(decision.with_)}; the next resolve run applies it")
+
+
+def _decision_command(action: str, help_text: str) -> None:
+    @matches.command(action.replace("_", "-"), help=help_text)
+    @click.argument("target", nargs=-1, required=True)
+    @click.option("--entity", type=click.Choice(["contact", "customer", "employee"]), default=None,
+                  help="Needed when TARGET is record keys instead of a review id.")
+    @click.option("--note", default=None, help="Why (kept with the decision).")
+    def _command(target: tuple[str, ...], entity: str | None, note: str | None) -> None:
+        _match_decision(action, target, entity, note)
+
+
+_decision_command("merge", "Same real-world entity: always one golden record (ID, or two keys).")
+_decision_command("not_a_match", "Different entities: never one golden record (ID, or two keys).")
+_decision_command("split", "Separate records now in one golden record (ID or two keys), or take "
+                  "one record (one key) out of its golden record.")
+
+
+@matches.command("accept")
+@click.argument("golden_id")
+@click.option("--entity", type=click.Choice(["contact", "customer", "employee"]), required=True)
+@click.option("--note", default=None, help="Why (kept with the decision).")
+def matches_accept(golden_id: str, entity: str, note: str | None) -> None:
+    """Accept a golden record held for review (too large or loose) as one entity."""
+    from sync_platform.engines.identity.review import accept_cluster
+
+    try:
+        decision = accept_cluster(_warehouse_or_fail(), entity, golden_id,
+                                  who=os.environ.get("USER", "user"), note=note,
+                                  mappings_dir=settings.mappings_dir())
+    except KeyError as exc:
+        _fail(str(exc).strip('"'))
+    console.print(f"recorded {decision.id}: accepted {golden_id} ({len(decision.with_) + 1} "
+                  "records) as one entity; the next resolve run releases it")
+
+
+@matches.command("list")
+@click.option("--entity", type=click.Choice(["contact", "customer", "employee"]), default=None)
+def matches_list(entity: str | None) -> None:
+    """The recorded decisions, oldest first."""
+    from sync_platform.engines.identity.config import RESOLVED_ENTITIES
+    from sync_platform.engines.identity.decisions import load_decisions
+
+    table = Table("id", "entity", "action", "record", "with", "who", "when")
+    for name in [entity] if entity else RESOLVED_ENTITIES:
+        for d in load_decisions(name, settings.mappings_dir()).decisions:
+            table.add_row(d.id, name, d.action, d.record, ", ".join(d.with_), d.who,
+                          f"{d.when:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
 # ---------------------------------------------------------------- demo
 
 
@@ -421,6 +632,12 @@ def demo(size: int, seed: int) -> None:
         print_understanding(run_job("resolve"))
     finally:
         sandbox.stop()
+    from sync_platform.engines.review_queue import review_queue
+
+    queue = review_queue(settings.mappings_dir(), catalog.warehouse_path)
+    console.print(f"review queue: {sum(i.kind == 'mapping' for i in queue)} mapping proposals, "
+                  f"{sum(i.kind == 'match' for i in queue)} uncertain matches "
+                  "(sync-platform review; sync-platform matches review)")
     console.print(
         f"\nwarehouse: {catalog.warehouse_path}\n"
         "explore: sync-platform schema-changes | duckdb -readonly <warehouse>\n"

@@ -3,7 +3,8 @@
 `pending_matches` reads `golden.<entity>_review` (written by every resolution run), drops pairs a
 decision already covers, and attaches both staged records and their current golden ids.
 `decide` records merge / split / not-a-match for a queued pair (by its id) or any two records;
-`split_record` takes one record out of its golden record. Decisions land in
+`split_record` takes one record out of its golden record; `accept_cluster` accepts a golden record
+held for review (too large or loose) as a whole, as a merge of all its records. Decisions land in
 `mappings/matches/<entity>.yaml` (see `decisions`) and are honoured from the next run on.
 """
 
@@ -163,13 +164,31 @@ def split_record(warehouse: Path, entity: str, record: str, *, who: str,
     if golden is None:
         raise KeyError(f"no {entity} record {record!r} in golden.{entity}_xref "
                        "(keys look like system|table|source_id)")
-    with connect(warehouse, read_only=True) as con:
-        others = [k for (k,) in con.execute(f"""
-            SELECT source_system || '|' || source_table || '|' || source_id
-            FROM golden.{quote(entity + '_xref')} WHERE golden_id = ? ORDER BY 1""",
-                                            [golden]).fetchall() if k != record]
+    others = [k for k in _members(warehouse, entity, golden) if k != record]
     if not others:
         raise ValueError(f"{record!r} is alone in golden record {golden}; nothing to split")
     return record_decision(entity, "split", record, others, who=who, note=note,
                            mappings_dir=mappings_dir)
 
+
+
+def _members(warehouse: Path, entity: str, golden_id: str) -> list[str]:
+    with connect(warehouse, read_only=True) as con:
+        if f"{entity}_xref" not in _tables(con):
+            return []
+        return [k for (k,) in con.execute(f"""
+            SELECT source_system || '|' || source_table || '|' || source_id
+            FROM golden.{quote(entity + '_xref')} WHERE golden_id = ? ORDER BY 1""",
+                                          [golden_id]).fetchall()]
+
+
+def accept_cluster(warehouse: Path, entity: str, golden_id: str, *, who: str,
+                   note: str | None = None,
+                   mappings_dir: Path | str | None = None) -> MatchDecision:
+    """Accept every record of a golden record as one entity (e.g. a cluster held for review)."""
+    members = _members(warehouse, entity, golden_id)
+    if len(members) < 2:
+        raise KeyError(f"golden {entity} {golden_id!r} has {len(members)} records in "
+                       f"golden.{entity}_xref; nothing to accept")
+    return record_decision(entity, "merge", members[0], members[1:], who=who, note=note,
+                           mappings_dir=mappings_dir)

@@ -116,7 +116,7 @@ def merge(existing: SystemMapping | None, fresh: SystemMapping, candidates: list
     return fresh
 
 
-def _add_references(references: dict, entity: str, mapping: SystemMapping,
+def add_references(references: dict, entity: str, mapping: SystemMapping,
                     profiles: dict[str, Any]) -> None:
     """references[(entity, field)][source 'system.table.column'] = (values, pattern)."""
     for rule in mapping.applied_rules():
@@ -128,7 +128,7 @@ def _add_references(references: dict, entity: str, mapping: SystemMapping,
             profile_values(p), getattr(p, "pattern", None))
 
 
-def _with_references(targets: list[Target], entity: str, references: dict,
+def with_references(targets: list[Target], entity: str, references: dict,
                      skip: str) -> list[Target]:
     """Targets carrying the values other tables (not `skip`) map to them."""
     for t in targets:
@@ -173,11 +173,11 @@ def propose_mappings(warehouse: Path | str, catalog: Any,
             if mid in existing:
                 decided = existing[mid].model_copy(update={"mapping_rules": [
                     r for r in existing[mid].mapping_rules if human_rule(r)]})
-                _add_references(human, entity.entity, decided, {p.column_name: p for p in profiles})
+                add_references(human, entity.entity, decided, {p.column_name: p for p in profiles})
         first = [self_score(item, knowledge, existing, threshold, human, con) for item in work]
         references = {key: dict(sources) for key, sources in human.items()}
         for (mapping, _), (_, _, _, _, entity, profiles) in zip(first, work, strict=True):
-            _add_references(references, entity.entity, mapping, {p.column_name: p for p in profiles})
+            add_references(references, entity.entity, mapping, {p.column_name: p for p in profiles})
         for item in work:
             mapping, candidates = self_score(item, knowledge, existing, threshold, references, con)
             store.save_mapping(mappings_dir, mapping)
@@ -192,7 +192,7 @@ def self_score(item: tuple, knowledge: Knowledge, existing: dict[str, SystemMapp
     """Score one table against its entity and merge with its stored record."""
     system_name, system, table_name, spec, entity, profiles = item
     mid = SystemMapping.make_id(system_name, table_name, entity.entity)
-    targets = _with_references(targets_from_entity(entity, knowledge), entity.entity, references,
+    targets = with_references(targets_from_entity(entity, knowledge), entity.entity, references,
                                f"{system_name}.{table_name}.")
     candidates = score_table(
         profiles, targets, entity=entity.entity, knowledge=knowledge, kind=system.kind,

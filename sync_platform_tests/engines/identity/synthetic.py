@@ -143,3 +143,27 @@ def customer_rows(seed: int = 11, n: int = 80) -> tuple[list[dict], dict[tuple[s
                                 "source_id": sid})
             truth[(system, sid)] = f"c{i}"
     return rows, truth
+
+
+def person(system: str, sid: str, first: str, last: str, email: str | None,
+            phone: str | None, company: str = "Hardcase Holdings Inc.") -> dict:
+    return {"first_name": first, "last_name": last, "email": email, "phone": phone,
+            "mobile_phone": None, "title": None, "company_name": company,
+            "company_source_id": None, "street": "1 Hard Way", "city": "Chicago", "state": "IL",
+            "postal_code": "60601", "country": "US", "is_deleted": False,
+            "modified_at": "2024-02-01 00:00:00", "source_system": system,
+            "source_table": "contacts", "source_id": sid}
+
+
+def chain_rows() -> list[dict]:
+    """A chain of 8 "Pat Chainey" records: K0=K1 by email, K1=K2 by mobile phone, ... and
+    nothing else in common (emails and phones far apart): one loose component of 8."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo"]
+    phones = ["+14155551234", "+16175559876", "+12125554321", "+13035556789", "+15125550246"]
+    rows = []
+    for i in range(8):
+        record = person("crm" if i % 2 else "marketing", f"K{i}", "Pat", "Chainey",
+                        f"pat.{words[i // 2]}@chain.org", None, company="Chain Co")
+        record["mobile_phone"] = phones[(i + 1) // 2]
+        rows.append(record)
+    return rows

@@ -11,11 +11,16 @@ import yaml
 
 from sync_platform.engines.canonical import load_entities
 from sync_platform.engines.catalog import CatalogError
-from sync_platform.engines.identity import resolve, xref_clusters
+from sync_platform.engines.identity import MatchConfig, resolve, xref_clusters
 from sync_platform.engines.identity.decisions import load_decisions, record_decision
 from sync_platform.engines.identity.evaluate import group_members
-from sync_platform.engines.identity.review import decide, pending_matches, split_record
-from sync_platform_tests.engines.identity.synthetic import people_rows, write_staged
+from sync_platform.engines.identity.review import (
+    accept_cluster,
+    decide,
+    pending_matches,
+    split_record,
+)
+from sync_platform_tests.engines.identity.synthetic import chain_rows, people_rows, write_staged
 
 CONTACT = load_entities()["contact"]
 
@@ -191,3 +196,18 @@ def test_broken_decision_file_names_the_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as err:
         load_decisions("contact", tmp_path)
     assert "contact.yaml" in str(err.value) and "decisions[0].action" in str(err.value)
+
+
+def test_accepting_a_held_cluster_releases_it(tmp_path: Path) -> None:
+    rows, _ = people_rows(seed=3, n_people=60)
+    path = tmp_path / "chain.duckdb"
+    write_staged(path, "contact", rows + chain_rows())
+    config = MatchConfig(max_cluster_size=4)
+    held = resolve(path, CONTACT, config=config, mappings_dir=tmp_path).flagged_clusters
+    assert held
+    decision = accept_cluster(path, "contact", held[0], who="gus", mappings_dir=tmp_path)
+    assert decision.action == "merge" and len(decision.with_) >= 4
+    again = resolve(path, CONTACT, config=config, mappings_dir=tmp_path)
+    assert held[0] not in again.flagged_clusters
+    members = [k for k, g in xref_clusters(path, "contact").items() if g == held[0]]
+    assert len(members) == len(decision.with_) + 1  # kept whole, under the same golden id

@@ -12,26 +12,18 @@ from sync_platform.engines.canonical import load_entities
 from sync_platform.engines.identity import MatchConfig, evaluate, resolve, xref_clusters
 from sync_platform.engines.identity.evaluate import group_members
 from sync_platform_tests.engines.identity.synthetic import (
+    chain_rows,
     customer_rows,
     people_rows,
     write_staged,
 )
+from sync_platform_tests.engines.identity.synthetic import person as _person
 
 ENTITIES = load_entities()
 CONTACT = ENTITIES["contact"]
 CUSTOMER = ENTITIES["customer"]
 
 SWITCHBOARD = "+13125550100"
-
-
-def _person(system: str, sid: str, first: str, last: str, email: str | None,
-            phone: str | None, company: str = "Hardcase Holdings Inc.") -> dict:
-    return {"first_name": first, "last_name": last, "email": email, "phone": phone,
-            "mobile_phone": None, "title": None, "company_name": company,
-            "company_source_id": None, "street": "1 Hard Way", "city": "Chicago", "state": "IL",
-            "postal_code": "60601", "country": "US", "is_deleted": False,
-            "modified_at": "2024-02-01 00:00:00", "source_system": system,
-            "source_table": "contacts", "source_id": sid}
 
 
 HARD_CASES = [
@@ -234,15 +226,7 @@ def test_merge_and_split_are_logged(contact_world: tuple[Path, dict], tmp_path: 
 
 def test_oversized_loose_cluster_is_split_or_flagged(tmp_path: Path) -> None:
     rows, _ = people_rows(seed=3, n_people=60)
-    # a chain of 8 "Pat Chainey" records: K0=K1 by email, K1=K2 by mobile phone, ... and
-    # nothing else in common (emails and phones far apart): one loose component of 8
-    words = ["alpha", "bravo", "charlie", "delta", "echo"]
-    phones = ["+14155551234", "+16175559876", "+12125554321", "+13035556789", "+15125550246"]
-    for i in range(8):
-        record = _person("crm" if i % 2 else "marketing", f"K{i}", "Pat", "Chainey",
-                         f"pat.{words[i // 2]}@chain.org", None, company="Chain Co")
-        record["mobile_phone"] = phones[(i + 1) // 2]
-        rows.append(record)
+    rows += chain_rows()
     path = tmp_path / "chain.duckdb"
     write_staged(path, "contact", rows)
     config = MatchConfig(max_cluster_size=4)
