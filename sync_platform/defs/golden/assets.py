@@ -65,6 +65,8 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
             "mode": MetadataValue.text(resolution.mode),
             "changed_records": MetadataValue.int(resolution.changed_records),
             "review_pairs": MetadataValue.int(resolution.review_pairs),
+            "held_for_review": MetadataValue.int(len(resolution.flagged_clusters)),
+            "weights_retrained": MetadataValue.bool(resolution.trained),
             "merges": MetadataValue.int(resolution.merges),
             "splits": MetadataValue.int(resolution.splits),
             "conflicts": MetadataValue.int(survived.conflicts),
