@@ -41,6 +41,10 @@ EMAIL = Comparison("email", """CASE
     WHEN x.email IS NULL OR y.email IS NULL OR x.email_sh OR y.email_sh THEN -1
     WHEN x.email = y.email THEN 3
     WHEN split_part(x.email, '@', 2) = split_part(y.email, '@', 2)
+        AND regexp_replace(x.email_local, '[0-9]+$', '') = regexp_replace(y.email_local,
+                                                                         '[0-9]+$', '')
+        THEN 0  -- numbered mailboxes (jane.doe, jane.doe2) of namesakes at one domain
+    WHEN split_part(x.email, '@', 2) = split_part(y.email, '@', 2)
         AND (damerau_levenshtein(x.email_local, y.email_local) <= 2
              OR jaro_winkler_similarity(x.email_local, y.email_local) >= 0.88) THEN 2
     WHEN x.email_local = y.email_local THEN 1
@@ -80,6 +84,21 @@ HIRE_DATE = Comparison("hire_date", """CASE
             AND year(x.hdate) = year(y.hdate)) THEN 1
     ELSE 0 END""", ("differs", "close/swapped", "exact"))
 
+BIRTH_DATE = Comparison("birth_date", """CASE
+    WHEN x.bdate IS NULL OR y.bdate IS NULL THEN -1
+    WHEN x.bdate = y.bdate THEN 3
+    WHEN day(x.bdate) = month(y.bdate) AND month(x.bdate) = day(y.bdate)
+        AND year(x.bdate) = year(y.bdate) THEN 2
+    WHEN (year(x.bdate) = year(y.bdate))::INT + (month(x.bdate) = month(y.bdate))::INT
+        + (day(x.bdate) = day(y.bdate))::INT = 2 THEN 1
+    ELSE 0 END""", ("differs", "one component off", "day and month swapped", "exact"))
+
+NATIONAL_ID = Comparison("national_id", """CASE
+    WHEN x.nid IS NULL OR y.nid IS NULL THEN -1
+    WHEN x.nid = y.nid THEN 2
+    WHEN damerau_levenshtein(x.nid, y.nid) <= 1 THEN 1
+    ELSE 0 END""", ("differs", "typo", "exact"))
+
 
 def _ident(name: str, col: str) -> Comparison:
     return Comparison(name, f"""CASE
@@ -88,7 +107,7 @@ def _ident(name: str, col: str) -> Comparison:
 
 
 COMPARISONS: dict[str, tuple[Comparison, ...]] = {
-    "contact": (FIRST_NAME, LAST_NAME, EMAIL, PHONE, ORG, POSTAL, ADDR),
+    "contact": (FIRST_NAME, LAST_NAME, EMAIL, PHONE, ORG, POSTAL, ADDR, BIRTH_DATE, NATIONAL_ID),
     "customer": (ORG, DOMAIN, PHONE, EMAIL, POSTAL, ADDR, _ident("account_number", "acct"),
                  _ident("tax_id", "taxid")),
     "employee": (FIRST_NAME, LAST_NAME, EMAIL, _ident("employee_number", "empno"), HIRE_DATE),

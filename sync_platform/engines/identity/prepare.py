@@ -116,6 +116,8 @@ def _entity_columns(entity: str) -> dict[str, str]:
             "org_ref": "s.company_source_id",
             "postal": "nullif(lower(regexp_replace(s.postal_code, '\\s', '', 'g')), '')",
             "addr": "nullif(lower(regexp_replace(s.street, '[^A-Za-z0-9]', '', 'g')), '')",
+            "bdate": "TRY_CAST(s.birth_date AS DATE)",
+            "nid": "nullif(upper(regexp_replace(s.national_id, '[^A-Za-z0-9]', '', 'g')), '')",
         }
     if entity == "customer":
         email = email_norm("s.email")
@@ -145,7 +147,7 @@ STANDARD = {
     "fn": "VARCHAR", "ln": "VARCHAR", "email": "VARCHAR", "phone": "VARCHAR",
     "phone2": "VARCHAR", "org": "VARCHAR", "org_ref": "VARCHAR", "postal": "VARCHAR",
     "addr": "VARCHAR", "domain": "VARCHAR", "acct": "VARCHAR", "taxid": "VARCHAR",
-    "empno": "VARCHAR", "hdate": "DATE",
+    "empno": "VARCHAR", "hdate": "DATE", "bdate": "DATE", "nid": "VARCHAR",
 }
 
 
@@ -160,7 +162,9 @@ def supported(entity: str) -> bool:
 def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int) -> int:
     """Create temp tables `id_nick`, `id_recs` and `id_shared`; return the record count."""
     con.execute("CREATE OR REPLACE TEMP TABLE id_nick (name VARCHAR, canon VARCHAR)")
-    con.executemany("INSERT INTO id_nick VALUES (?, ?)", nickname_rows())
+    names, canons = zip(*nickname_rows(), strict=True)
+    con.execute("INSERT INTO id_nick SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                [list(names), list(canons)])
     present = _columns(con, entity)
     cols = {name: expr for name, expr in _entity_columns(entity).items()
             if set(re.findall(r"\bs\.([a-z_0-9]+)", expr)) <= present}  # missing -> NULL
@@ -185,6 +189,7 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int) 
                    AS name_key
         FROM id_base b LEFT JOIN id_nick n ON n.name = b.fn
     """)
+    con.execute("DROP TABLE id_base")
     roles = _sql_list(ROLE_LOCAL_PARTS)
     name_person = "coalesce(fn_canon, '') || ' ' || coalesce(ln, '')"
     name_any = "org" if entity == "customer" else name_person

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from sync_platform.engines.canonical import CanonicalEntity
 from sync_platform.engines.identity import weights as wt
@@ -84,7 +83,7 @@ def _dirty_records(con: duckdb.DuckDBPyConnection, entity: str,
     """`id_dirty(rid)`: new/changed records plus those whose shared or skipped status moved."""
     con.execute("CREATE OR REPLACE TEMP TABLE id_skipped (kind VARCHAR, key VARCHAR)")
     if skipped:
-        con.executemany("INSERT INTO id_skipped VALUES (?, ?)", [(k, v) for k, v, _ in skipped])
+        con.execute("INSERT INTO id_skipped SELECT kind, key FROM id_skipped_blocks")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_dirty AS
         SELECT r.rid FROM id_recs r LEFT JOIN golden.{entity}_xref x
@@ -225,7 +224,8 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
         con.execute(f"CREATE OR REPLACE TABLE golden.{name}_skipped_blocks "
                     "(kind VARCHAR, key VARCHAR, n BIGINT)")
         if skipped:
-            con.executemany(f"INSERT INTO golden.{name}_skipped_blocks VALUES (?, ?, ?)", skipped)
+            con.execute(f"INSERT INTO golden.{name}_skipped_blocks "
+                        "SELECT kind, key, n FROM id_skipped_blocks ORDER BY n DESC, kind, key")
     finally:
         con.close()
     return ResolutionResult(
@@ -239,33 +239,22 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
 
 def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfig,
                    now: datetime, flagged: list[int]) -> dict:
-    members = con.execute("""SELECT a.cid, r.rec_key FROM id_assign a JOIN id_recs r USING (rid)
-                             ORDER BY a.cid, r.rec_key""").fetchall()
-    clusters: dict[int, list[str]] = {}
-    for cid, key in members:
-        clusters.setdefault(int(cid), []).append(key)
-    previous: dict[str, str] = {}
-    created: dict[str, datetime] = {}
+    previous = created = None
     if _exists(con, f"{name}_xref"):
-        previous = {f"{s}|{t}|{i}": g for s, t, i, g in con.execute(
-            f"SELECT source_system, source_table, source_id, golden_id FROM golden.{name}_xref"
-        ).fetchall()}
+        previous = (f"SELECT source_system || '|' || source_table || '|' || source_id AS rec_key, "
+                    f"golden_id AS gid FROM golden.{name}_xref")
     if _exists(con, f"{name}_ids"):
-        created = dict(con.execute(f"SELECT golden_id, created_at FROM golden.{name}_ids")
-                       .fetchall())
-    ids = assign_ids(name, clusters, previous, created)
-    for gid in ids.new_ids:
-        created[gid] = now
-    con.execute(f"CREATE OR REPLACE TABLE golden.{name}_ids "
-                "(golden_id VARCHAR, created_at TIMESTAMP)")
-    con.executemany(f"INSERT INTO golden.{name}_ids VALUES (?, ?)", sorted(created.items()))
+        created = f"SELECT golden_id, created_at FROM golden.{name}_ids"
+    ids = assign_ids(con, name, previous, created)
+    con.execute("""CREATE OR REPLACE TEMP TABLE id_ids_next AS
+        SELECT golden_id, created_at FROM id_created
+        UNION ALL SELECT golden_id, CAST(? AS TIMESTAMP) FROM id_gid_new""", [now])
+    con.execute(f"CREATE OR REPLACE TABLE golden.{name}_ids AS "
+                "SELECT * FROM id_ids_next ORDER BY golden_id")
     con.execute(f"""CREATE TABLE IF NOT EXISTS golden.{name}_id_log
         (old_id VARCHAR, new_id VARCHAR, kind VARCHAR, "at" TIMESTAMP)""")
-    if ids.log:
-        con.executemany(f"INSERT INTO golden.{name}_id_log VALUES (?, ?, ?, ?)",
-                        [(o, n, k, now) for o, n, k in ids.log])
-    con.execute("CREATE OR REPLACE TEMP TABLE id_gid (cid BIGINT, golden_id VARCHAR)")
-    con.executemany("INSERT INTO id_gid VALUES (?, ?)", sorted(ids.cluster_ids.items()))
+    con.execute(f"""INSERT INTO golden.{name}_id_log SELECT old_id, new_id, kind, CAST(? AS TIMESTAMP)
+                    FROM id_log_new ORDER BY old_id, new_id, kind""", [now])
     # each record's best accepted link inside its cluster gives its score and evidence
     con.execute(f"""
         CREATE OR REPLACE TABLE golden.{name}_xref AS
@@ -303,6 +292,7 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
     counts = con.execute(f"""SELECT (SELECT count(*) FROM id_edges),
         (SELECT count(*) FROM golden.{name}_review), (SELECT count(*) FROM id_gid)""").fetchall()[0]
     return {"accepted": int(counts[0]), "review": int(counts[1]), "clusters": int(counts[2]),
-            "new_ids": len(ids.new_ids), "merges": sum(1 for _, _, k in ids.log if k == "merge"),
-            "splits": sum(1 for _, _, k in ids.log if k == "split"),
-            "flagged": sorted({ids.cluster_ids[c] for c in flagged})}
+            "new_ids": ids.new_ids, "merges": ids.merges, "splits": ids.splits,
+            "flagged": [g for (g,) in con.execute(
+                "SELECT DISTINCT golden_id FROM id_gid WHERE cid IN (SELECT unnest(?::BIGINT[])) "
+                "ORDER BY golden_id", [flagged]).fetchall()]}

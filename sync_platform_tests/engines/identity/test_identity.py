@@ -279,3 +279,31 @@ def test_evaluate_math_on_toy_example() -> None:
     assert s["bcubed_precision"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
     assert s["bcubed_recall"] == pytest.approx(0.75)
     assert evaluate({1: "A"}, {2: "X"})["records"] == 0.0
+
+
+def test_birth_date_levels_and_a_missing_birth_date_is_harmless(tmp_path: Path) -> None:
+    from sync_platform.engines.identity.comparisons import compare
+    from sync_platform.engines.identity.prepare import prepare
+
+    con = duckdb.connect(str(tmp_path / "born.duckdb"))
+    try:
+        con.execute("CREATE SCHEMA staged")
+        con.execute("""CREATE TABLE staged.contact AS SELECT * FROM (VALUES
+            ('1', DATE '1980-03-04'), ('2', DATE '1980-03-04'), ('3', DATE '1980-04-03'),
+            ('4', DATE '1981-03-04'), ('5', DATE '1975-11-20'), ('6', NULL))
+            t(source_id, birth_date)""")
+        con.execute("""ALTER TABLE staged.contact ADD COLUMN source_system VARCHAR DEFAULT 'crm';
+            ALTER TABLE staged.contact ADD COLUMN source_table VARCHAR DEFAULT 'contacts';
+            ALTER TABLE staged.contact ADD COLUMN row_hash VARCHAR DEFAULT 'h';
+            ALTER TABLE staged.contact ADD COLUMN first_name VARCHAR DEFAULT 'Ann';
+            ALTER TABLE staged.contact ADD COLUMN last_name VARCHAR DEFAULT 'Lee'""")
+        assert prepare(con, "contact", 3) == 6  # no email, phone, address...: those stay NULL
+        con.execute("CREATE TEMP TABLE born_pairs AS SELECT 1 AS a, unnest([2, 3, 4, 5, 6]) AS b")
+        compare(con, "contact", "born_pairs", "born_gamma")
+        levels = dict(con.execute("SELECT b, birth_date FROM born_gamma").fetchall())
+        missing = con.execute("SELECT DISTINCT email, phone, national_id FROM born_gamma").fetchall()
+    finally:
+        con.close()
+    # exact, day and month swapped, one component off, differs, missing (no evidence)
+    assert levels == {2: 3, 3: 2, 4: 1, 5: 0, 6: -1}
+    assert missing == [(-1, -1, -1)]
