@@ -5,7 +5,7 @@ organisation) with the first letter of either name, the birth date with either i
 postal code, both names in either order with the postal code or birth date, the hire date with
 the initials, and name prefixes alone (small blocks only, see KEY_CAPS); organisations by name
 (suffixes dropped, words sorted) with the postal code, and alone when there is no postal code;
-domain and the deterministic identifiers. Shared values (role inboxes, switchboards) are not
+domain and the deterministic identifiers (incl. the golden id the platform wrote back). Shared values (role inboxes, switchboards) are not
 keys. A block larger than `max_block_size` (or its key's cap) is skipped and reported, which
 keeps the pairs near-linear: every key combines a value with something local, so blocks stay
 small as the population grows."""
@@ -54,6 +54,7 @@ BLOCKING_KEYS: dict[str, str] = {
     "taxid": "taxid",
     "empno": "empno",
     "national_id": "nid",
+    "platform_id": "pref",
     # employees: hire date (or month, for a date typed a day off) with names
     "hired_initials": f"CASE WHEN {_PERSON} THEN hdate || '|' || left(fn_canon, 1) || left(ln, 1)"
                       " END",

@@ -113,11 +113,14 @@ COMPARISONS: dict[str, tuple[Comparison, ...]] = {
     "employee": (FIRST_NAME, LAST_NAME, EMAIL, _ident("employee_number", "empno"), HIRE_DATE),
 }
 
-# deterministic rules: equal normalised identifiers (shared emails excluded) -> score 1
+# deterministic rules: equal normalised identifiers (shared emails excluded) -> score 1. The
+# platform's own golden id written back to a target is one, for every entity.
+_PLATFORM_ID = ("same platform id written back", "x.pref = y.pref")
 RULES: dict[str, tuple[tuple[str, str], ...]] = {
-    "contact": (("same email", "x.email = y.email AND NOT x.email_sh"),),
-    "customer": (("same account_number", "x.acct = y.acct"), ("same tax_id", "x.taxid = y.taxid")),
-    "employee": (("same employee_number", "x.empno = y.empno"),
+    "contact": (_PLATFORM_ID, ("same email", "x.email = y.email AND NOT x.email_sh")),
+    "customer": (_PLATFORM_ID, ("same account_number", "x.acct = y.acct"),
+                 ("same tax_id", "x.taxid = y.taxid")),
+    "employee": (_PLATFORM_ID, ("same employee_number", "x.empno = y.empno"),
                  ("same work_email", "x.email = y.email AND NOT x.email_sh")),
 }
 

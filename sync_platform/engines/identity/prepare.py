@@ -147,8 +147,10 @@ STANDARD = {
     "fn": "VARCHAR", "ln": "VARCHAR", "email": "VARCHAR", "phone": "VARCHAR",
     "phone2": "VARCHAR", "org": "VARCHAR", "org_ref": "VARCHAR", "postal": "VARCHAR",
     "addr": "VARCHAR", "domain": "VARCHAR", "acct": "VARCHAR", "taxid": "VARCHAR",
-    "empno": "VARCHAR", "hdate": "DATE", "bdate": "DATE", "nid": "VARCHAR",
+    "empno": "VARCHAR", "hdate": "DATE", "bdate": "DATE", "nid": "VARCHAR", "pref": "VARCHAR",
 }
+# every entity: the golden id the platform wrote back to the source (staging's platform_id)
+PLATFORM_REF = "nullif(trim(s.platform_id), '')"
 
 
 def supported(entity: str) -> bool:
@@ -166,7 +168,7 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int) 
     con.execute("INSERT INTO id_nick SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
                 [list(names), list(canons)])
     present = _columns(con, entity)
-    cols = {name: expr for name, expr in _entity_columns(entity).items()
+    cols = {name: expr for name, expr in (_entity_columns(entity) | {"pref": PLATFORM_REF}).items()
             if set(re.findall(r"\bs\.([a-z_0-9]+)", expr)) <= present}  # missing -> NULL
     select = ",\n".join(f"CAST({cols.get(name, 'NULL')} AS {typ}) AS {name}"
                         for name, typ in STANDARD.items())

@@ -84,6 +84,12 @@ def _dirty_records(con: duckdb.DuckDBPyConnection, entity: str,
     con.execute("CREATE OR REPLACE TEMP TABLE id_skipped (kind VARCHAR, key VARCHAR)")
     if skipped:
         con.execute("INSERT INTO id_skipped SELECT kind, key FROM id_skipped_blocks")
+    # equi-joins per kind (an OR join condition would compare every record with every value)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_shared_moved AS
+        (SELECT kind, value FROM id_shared EXCEPT SELECT kind, value FROM golden.{entity}_shared)
+        UNION
+        (SELECT kind, value FROM golden.{entity}_shared EXCEPT SELECT kind, value FROM id_shared)
+    """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_dirty AS
         SELECT r.rid FROM id_recs r LEFT JOIN golden.{entity}_xref x
@@ -91,13 +97,15 @@ def _dirty_records(con: duckdb.DuckDBPyConnection, entity: str,
            AND x.source_id = r.source_id
         WHERE x.source_id IS NULL OR x.row_hash IS DISTINCT FROM r.row_hash
         UNION
-        SELECT r.rid FROM id_recs r JOIN (
-            (SELECT kind, value FROM id_shared EXCEPT SELECT kind, value FROM golden.{entity}_shared)
-            UNION
-            (SELECT kind, value FROM golden.{entity}_shared EXCEPT SELECT kind, value FROM id_shared)
-        ) s ON (s.kind = 'email' AND s.value = r.email)
-            OR (s.kind = 'phone' AND (s.value = r.phone OR s.value = r.phone2))
-            OR (s.kind = 'addr' AND s.value = r.addr || '|' || coalesce(r.postal, ''))
+        SELECT r.rid FROM id_recs r JOIN id_shared_moved s
+            ON s.kind = 'email' AND s.value = r.email
+        UNION
+        SELECT r.rid FROM id_recs r JOIN id_shared_moved s ON s.kind = 'phone' AND s.value = r.phone
+        UNION
+        SELECT r.rid FROM id_recs r JOIN id_shared_moved s ON s.kind = 'phone' AND s.value = r.phone2
+        UNION
+        SELECT r.rid FROM id_recs r JOIN id_shared_moved s
+            ON s.kind = 'addr' AND s.value = r.addr || '|' || coalesce(r.postal, '')
         UNION
         SELECT k.rid FROM id_allkeys k JOIN (
             (SELECT kind, key FROM id_skipped
@@ -255,7 +263,10 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
         (old_id VARCHAR, new_id VARCHAR, kind VARCHAR, "at" TIMESTAMP)""")
     con.execute(f"""INSERT INTO golden.{name}_id_log SELECT old_id, new_id, kind, CAST(? AS TIMESTAMP)
                     FROM id_log_new ORDER BY old_id, new_id, kind""", [now])
-    # each record's best accepted link inside its cluster gives its score and evidence
+    con.execute("CREATE OR REPLACE TEMP TABLE id_flag AS SELECT unnest(?::BIGINT[]) AS cid",
+                [flagged])
+    # each record's best accepted link inside its cluster gives its score and evidence; records
+    # of a flagged cluster are held (not pushed) until a reviewer accepts or splits it
     con.execute(f"""
         CREATE OR REPLACE TABLE golden.{name}_xref AS
         WITH links AS (
@@ -269,13 +280,13 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
         SELECT r.source_system, r.source_table, r.source_id, g.golden_id,
                coalesce(b.score, 1.0) AS match_score,
                coalesce(b.evidence, 'singleton') AS evidence,
-               CAST(? AS TIMESTAMP) AS resolved_at, r.row_hash
+               CAST(? AS TIMESTAMP) AS resolved_at, r.row_hash,
+               CASE WHEN a.cid IN (SELECT cid FROM id_flag) THEN 'held' ELSE 'accepted' END
+                   AS review_status
         FROM id_recs r JOIN id_assign a USING (rid) JOIN id_gid g USING (cid)
         LEFT JOIN best b USING (rid)
         ORDER BY r.source_system, r.source_table, r.source_id
     """, [now])
-    con.execute("CREATE OR REPLACE TEMP TABLE id_flag AS SELECT unnest(?::BIGINT[]) AS cid",
-                [flagged])
     con.execute(f"""
         CREATE OR REPLACE TABLE golden.{name}_review AS
         SELECT p.key_a, p.key_b, p.probability AS score, p.evidence,

@@ -21,14 +21,16 @@ Weights = dict[str, list[tuple[float, float]]]  # comparison -> [(m, u) per leve
 
 def sample_random_pairs(con: duckdb.DuckDBPyConnection, n_records: int, n_pairs: int,
                         seed: float) -> None:
-    """`id_rand(a, b)`: random distinct record pairs (for u probabilities)."""
-    con.execute(f"SELECT setseed({float(seed)})").fetchall()
+    """`id_rand(a, b)`: pseudo-random distinct record pairs (for u probabilities). Drawn from a
+    hash of the row number and the seed, so the same data gives the same sample and weights
+    (DuckDB's random() depends on thread scheduling)."""
+    salt = int(seed * 1_000_003)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_rand AS
         SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b FROM (
-            SELECT 1 + CAST(floor(random() * {n_records}) AS BIGINT) AS a,
-                   1 + CAST(floor(random() * {n_records}) AS BIGINT) AS b
-            FROM range({int(n_pairs)})) WHERE a <> b
+            SELECT 1 + CAST(hash(i, {salt}) % {int(n_records)} AS BIGINT) AS a,
+                   1 + CAST(hash(i, {salt + 1}) % {int(n_records)} AS BIGINT) AS b
+            FROM range({int(n_pairs)}) t(i)) WHERE a <> b
     """)
 
 
@@ -91,8 +93,9 @@ def estimate(con: duckdb.DuckDBPyConnection, entity: str, n_records: int, gamma:
             lam = float(np.clip(post[:n_free].mean() if n_free else post.mean(), 1e-4, 1 - 1e-4))
             for j, comp in enumerate(comps):
                 lv = cand[:, j]
-                mass = np.array([post[lv == k].sum() for k in range(len(comp.labels))])
-                rest = np.array([(1 - post)[lv == k].sum() for k in range(len(comp.labels))])
+                ok = lv >= 0
+                mass = np.bincount(lv[ok], weights=post[ok], minlength=len(comp.labels))
+                rest = np.bincount(lv[ok], weights=1 - post[ok], minlength=len(comp.labels))
                 m_new = (mass + 0.1) / (mass.sum() + 0.1 * len(comp.labels))
                 u_probs[j] = (rest + 0.1) / (rest.sum() + 0.1 * len(comp.labels))
                 m_probs[j] = _monotone(m_new, u_probs[j])

@@ -244,6 +244,13 @@ def test_oversized_loose_cluster_is_split_or_flagged(tmp_path: Path) -> None:
     # chain: it must be flagged and its pairs queued for review, never silently accepted
     assert result.flagged_clusters and set(result.flagged_clusters) <= set(chain)
     assert flagged_rows >= 7 and len(sizes) >= 1
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        status = dict(con.execute("SELECT review_status, count(DISTINCT golden_id) FROM "
+                                  "golden.contact_xref GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    assert status["held"] == len(result.flagged_clusters) and status["accepted"] > 50
 
 
 def test_oversized_blocks_are_skipped_and_reported(tmp_path: Path) -> None:
@@ -307,3 +314,33 @@ def test_birth_date_levels_and_a_missing_birth_date_is_harmless(tmp_path: Path) 
     # exact, day and month swapped, one component off, differs, missing (no evidence)
     assert levels == {2: 3, 3: 2, 4: 1, 5: 0, 6: -1}
     assert missing == [(-1, -1, -1)]
+
+
+def test_platform_id_written_back_is_a_deterministic_identifier(tmp_path: Path) -> None:
+    """Two records carrying the golden id the platform wrote back are one entity, even when
+    nothing else agrees; without it they stay apart."""
+    rows, _ = people_rows(seed=5, n_people=40)
+    rows += [_person("crm", "P1", "Maria", "Okonkwo", "maria.o@example.org", "+13125550177"),
+             _person("marketing", "P2", "M.", "Okonkwo-Hale", "mh@othermail.net", None)]
+    path = tmp_path / "ref.duckdb"
+    write_staged(path, "contact", rows)
+    resolve(path, CONTACT)
+    xref = xref_clusters(path, "contact")
+    assert xref[("crm", "P1")] != xref[("marketing", "P2")]
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("ALTER TABLE staged.contact ADD COLUMN platform_id VARCHAR")
+        con.execute("UPDATE staged.contact SET platform_id = 'g-123', row_hash = row_hash || 'x' "
+                    "WHERE source_id IN ('P1', 'P2')")
+    finally:
+        con.close()
+    resolve(path, CONTACT)
+    xref = xref_clusters(path, "contact")
+    assert xref[("crm", "P1")] == xref[("marketing", "P2")]
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        evidence = con.execute("SELECT evidence FROM golden.contact_xref WHERE source_id = 'P2'"
+                               ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert evidence.startswith("rule: same platform id written back")
