@@ -227,7 +227,7 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int) 
                         lambda p: p IS NOT NULL) AS phones,
             coalesce(r.addr || '|' || coalesce(r.postal, '') IN
                      (SELECT value FROM id_shared WHERE kind = 'addr'), FALSE) AS addr_sh
-        FROM id_recs r ORDER BY r.rid
+        FROM id_recs r
     """)
     return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
 

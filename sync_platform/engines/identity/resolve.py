@@ -258,7 +258,7 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
         SELECT golden_id, created_at FROM id_created
         UNION ALL SELECT golden_id, CAST(? AS TIMESTAMP) FROM id_gid_new""", [now])
     con.execute(f"CREATE OR REPLACE TABLE golden.{name}_ids AS "
-                "SELECT * FROM id_ids_next ORDER BY golden_id")
+                "SELECT * FROM id_ids_next")
     con.execute(f"""CREATE TABLE IF NOT EXISTS golden.{name}_id_log
         (old_id VARCHAR, new_id VARCHAR, kind VARCHAR, "at" TIMESTAMP)""")
     con.execute(f"""INSERT INTO golden.{name}_id_log SELECT old_id, new_id, kind, CAST(? AS TIMESTAMP)
@@ -285,7 +285,6 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
                    AS review_status
         FROM id_recs r JOIN id_assign a USING (rid) JOIN id_gid g USING (cid)
         LEFT JOIN best b USING (rid)
-        ORDER BY r.source_system, r.source_table, r.source_id
     """, [now])
     con.execute(f"""
         CREATE OR REPLACE TABLE golden.{name}_review AS
