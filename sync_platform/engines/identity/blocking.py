@@ -66,24 +66,34 @@ _SHARED_KIND = {"email": "email", "phone": "phone", "phone2": "phone"}
 KEY_CAPS = {"name_prefix": 10, "first_canon_last_initial": 10}
 
 
-def build_keys(con: duckdb.DuckDBPyConnection, max_block_size: int) -> list[tuple[str, str, int]]:
-    """Create `id_keys(rid, kind, key)` (usable blocks only) and `id_skipped_blocks(kind, key,
-    n)`; return the skipped blocks."""
+def _keys_sql(records: str) -> str:
+    """Every blocking key of the `records` (rows of id_recs), shared values left out."""
     parts = []
     for kind, expr in BLOCKING_KEYS.items():
         shared = _SHARED_KIND.get(kind)
         guard = (f" AND k NOT IN (SELECT value FROM id_shared WHERE kind = '{shared}')"
                  if shared else "")
         parts.append(f"SELECT rid, '{kind}' AS kind, k AS key FROM "
-                     f"(SELECT rid, {expr} AS k FROM id_recs) WHERE k IS NOT NULL{guard}")
-    con.execute("CREATE OR REPLACE TEMP TABLE id_allkeys AS " + " UNION ALL ".join(parts))
+                     f"(SELECT rid, {expr} AS k FROM {records}) WHERE k IS NOT NULL{guard}")
+    return " UNION ALL ".join(parts)
+
+
+def _limit(max_block_size: int) -> str:
+    """SQL for the block size limit of a row's `kind`."""
+    caps = " ".join(f"WHEN '{kind}' THEN {min(cap, max_block_size)}"
+                    for kind, cap in KEY_CAPS.items())
+    return f"(CASE kind {caps} ELSE {int(max_block_size)} END)"
+
+
+def build_keys(con: duckdb.DuckDBPyConnection, max_block_size: int) -> list[tuple[str, str, int]]:
+    """Create `id_allkeys(rid, kind, key)`, `id_keys` (usable blocks only) and
+    `id_skipped_blocks(kind, key, n)`; return the skipped blocks."""
+    con.execute("CREATE OR REPLACE TEMP TABLE id_allkeys AS " + _keys_sql("id_recs"))
     con.execute("""
         CREATE OR REPLACE TEMP TABLE id_blocksize AS
         SELECT kind, key, count(*) AS n FROM id_allkeys GROUP BY kind, key
     """)
-    caps = " ".join(f"WHEN '{kind}' THEN {min(cap, max_block_size)}"
-                    for kind, cap in KEY_CAPS.items())
-    limit = f"(CASE kind {caps} ELSE {int(max_block_size)} END)"
+    limit = _limit(max_block_size)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_skipped_blocks AS
         SELECT kind, key, n FROM id_blocksize WHERE n > {limit} ORDER BY n DESC, kind, key""")
     skipped = con.execute("SELECT kind, key, n FROM id_skipped_blocks ORDER BY n DESC, kind, key"
@@ -94,6 +104,67 @@ def build_keys(con: duckdb.DuckDBPyConnection, max_block_size: int) -> list[tupl
         JOIN id_blocksize b USING (kind, key) WHERE b.n > 1 AND b.n <= {limit}
     """)
     return [(str(k), str(v), int(n)) for k, v, n in skipped]
+
+
+def build_keys_incremental(con: duckdb.DuckDBPyConnection, max_block_size: int, entity: str
+                           ) -> list[tuple[str, str, int]]:
+    """The incremental counterpart of `build_keys`, touching only the blocks changes reach.
+
+    From the stored keys (`golden.<entity>_keys`) and skipped blocks of the last run: the records
+    whose keys must be rebuilt are the new and changed ones (`id_changed_keys`) and those whose
+    shared-value status moved; removed records lose theirs. Blocks whose membership changed are
+    recounted; records in a block that crossed the size limit become dirty too. Creates
+    `id_dirty(rid)`, `id_keys` (usable blocks of dirty records only: enough for their pairs),
+    `id_newkeys`, `id_gone(rid)` and `id_skipped_blocks`; returns the skipped blocks."""
+    keys, skipped = f"golden.{entity}_keys", f"golden.{entity}_skipped_blocks"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_shared_moved AS
+        (SELECT kind, value FROM id_shared EXCEPT SELECT kind, value FROM golden.{entity}_shared)
+        UNION
+        (SELECT kind, value FROM golden.{entity}_shared EXCEPT SELECT kind, value FROM id_shared)""")
+    # equi-joins per kind (an OR join condition would compare every record with every value)
+    con.execute("""CREATE OR REPLACE TEMP TABLE id_kdirty AS
+        SELECT rid FROM id_recs WHERE rec_key IN (SELECT rec_key FROM id_changed_keys)
+        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
+            ON s.kind = 'email' AND s.value = r.email
+        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
+            ON s.kind = 'phone' AND s.value = r.phone
+        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
+            ON s.kind = 'phone' AND s.value = r.phone2
+        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
+            ON s.kind = 'addr' AND s.value = r.addr || '|' || coalesce(r.postal, '')""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_gone AS SELECT rid FROM golden.{entity}_recs
+        WHERE rec_key NOT IN (SELECT rec_key FROM id_stage)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE id_newkeys AS " + _keys_sql(
+        "(SELECT * FROM id_recs WHERE rid IN (SELECT rid FROM id_kdirty))"))
+    current = (f"(SELECT rid, kind, key FROM {keys} WHERE rid NOT IN (SELECT rid FROM id_kdirty) "
+               "AND rid NOT IN (SELECT rid FROM id_gone) UNION ALL SELECT * FROM id_newkeys)")
+    limit = _limit(max_block_size)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_touched AS
+        SELECT DISTINCT kind, key FROM {keys}
+        WHERE rid IN (SELECT rid FROM id_kdirty) OR rid IN (SELECT rid FROM id_gone)
+        UNION SELECT kind, key FROM id_newkeys""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_touched_size AS
+        SELECT t.kind, t.key, count(c.rid) AS n FROM id_touched t
+        LEFT JOIN {current} c USING (kind, key) GROUP BY t.kind, t.key""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_moved AS
+        SELECT kind, key FROM id_touched_size t
+        WHERE (n > {limit}) <> ((kind, key) IN (SELECT (kind, key) FROM {skipped}))""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_dirty AS
+        SELECT rid FROM id_kdirty
+        UNION SELECT c.rid FROM {current} c SEMI JOIN id_moved USING (kind, key)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_relevant AS
+        SELECT DISTINCT kind, key FROM {current} WHERE rid IN (SELECT rid FROM id_dirty)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_relevant_keys AS
+        SELECT c.rid, c.kind, c.key FROM {current} c SEMI JOIN id_relevant USING (kind, key)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_keys AS
+        SELECT k.rid, k.kind, k.key FROM id_relevant_keys k JOIN (
+            SELECT kind, key, count(*) AS n FROM id_relevant_keys GROUP BY kind, key) b
+        USING (kind, key) WHERE b.n > 1 AND b.n <= {limit}""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_skipped_blocks AS
+        SELECT kind, key, n FROM {skipped} ANTI JOIN id_touched USING (kind, key)
+        UNION ALL SELECT kind, key, n FROM id_touched_size WHERE n > {limit}""")
+    return [(str(k), str(v), int(n)) for k, v, n in con.execute(
+        "SELECT kind, key, n FROM id_skipped_blocks ORDER BY n DESC, kind, key").fetchall()]
 
 
 def candidate_pairs(con: duckdb.DuckDBPyConnection, dirty_table: str | None = None) -> int:

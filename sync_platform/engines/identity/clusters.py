@@ -47,17 +47,18 @@ def _bad_clusters(con: duckdb.DuckDBPyConnection, assign: str, edges: str,
 
 
 def cluster(con: duckdb.DuckDBPyConnection, pairs: str, config: MatchConfig,
-            cannot_links: str | None = None) -> list[int]:
+            cannot_links: str | None = None, nodes: str = "id_recs") -> list[int]:
     """Create `id_assign(rid, cid)` from the pairs table (a, b, probability); return the cids
     of clusters flagged for review (still too large or loose at the strictest threshold).
 
     `cannot_links(a, b)` lists record pairs a reviewer kept apart; a cluster holding one is split.
     A flagged cluster that reviewers merged as a whole (merge decisions connect all its
-    records) is accepted as reviewed."""
+    records) is accepted as reviewed. `nodes(rid)` are the records to cluster (default all);
+    `pairs` must not link them to records outside."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_edges AS
         SELECT a, b, probability FROM {pairs} WHERE probability >= ?""",
                 [config.accept_threshold])
-    label_propagation(con, "id_recs", "id_edges", "id_assign")
+    label_propagation(con, nodes, "id_edges", "id_assign")
     bad = _bad_clusters(con, "id_assign", "id_edges", config)
     for threshold in config.strict_thresholds:
         if not bad:

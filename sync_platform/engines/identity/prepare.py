@@ -161,8 +161,14 @@ def supported(entity: str) -> bool:
     return True
 
 
-def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int) -> int:
-    """Create temp tables `id_nick`, `id_recs` and `id_shared`; return the record count."""
+def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
+            stored: str | None = None) -> int:
+    """Create temp tables `id_nick`, `id_recs` and `id_shared`; return the record count.
+
+    With `stored` (the last run's prepared records, `golden.<entity>_recs`), only new and changed
+    staged rows are normalised; unchanged records keep their row and their rid, new ones get
+    rids after the largest (incremental runs). Without it every row is normalised and rids
+    follow the record keys."""
     con.execute("CREATE OR REPLACE TEMP TABLE id_nick (name VARCHAR, canon VARCHAR)")
     names, canons = zip(*nickname_rows(), strict=True)
     con.execute("INSERT INTO id_nick SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
@@ -174,23 +180,41 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int) 
                         for name, typ in STANDARD.items())
     live = "NOT coalesce(s.is_deleted, FALSE) AND " if "is_deleted" in present else ""
     order = "s.modified_at DESC NULLS LAST" if "modified_at" in present else "s.row_hash"
+    key = "s.source_system || '|' || s.source_table || '|' || s.source_id"
+    only_changed = ""
+    if stored:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE id_stage AS
+            SELECT {key} AS rec_key, s.row_hash FROM staged.{entity} s
+            WHERE {live}s.source_id IS NOT NULL""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE id_changed_keys AS
+            SELECT DISTINCT rec_key FROM id_stage ANTI JOIN {stored} USING (rec_key, row_hash)""")
+        only_changed = f"AND {key} IN (SELECT rec_key FROM id_changed_keys)"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_base AS
-        SELECT s.source_system || '|' || s.source_table || '|' || s.source_id AS rec_key,
+        SELECT {key} AS rec_key,
                s.source_system, s.source_table, s.source_id, s.row_hash, {select}
         FROM staged.{entity} s
-        WHERE {live}s.source_id IS NOT NULL
+        WHERE {live}s.source_id IS NOT NULL {only_changed}
         QUALIFY row_number() OVER (PARTITION BY rec_key ORDER BY {order}) = 1
     """)
-    con.execute("""
+    rid = "row_number() OVER (ORDER BY b.rec_key)"
+    if stored:  # a changed record keeps its rid, a new one gets the next free one
+        rid = (f"coalesce(o.rid, (SELECT coalesce(max(rid), 0) FROM {stored}) "
+               f"+ row_number() OVER (PARTITION BY o.rid IS NULL ORDER BY b.rec_key))")
+    old = f"LEFT JOIN {stored} o ON o.rec_key = b.rec_key" if stored else ""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_recs AS
-        SELECT row_number() OVER (ORDER BY b.rec_key) AS rid, b.*,
+        SELECT {rid} AS rid, b.*,
                coalesce(n.canon, b.fn) AS fn_canon,
                split_part(b.email, '@', 1) AS email_local,
                coalesce(b.fn, '') || ' ' || coalesce(b.ln, '') || ' ' || coalesce(b.org, '')
                    AS name_key
-        FROM id_base b LEFT JOIN id_nick n ON n.name = b.fn
+        FROM id_base b LEFT JOIN id_nick n ON n.name = b.fn {old}
     """)
+    if stored:
+        con.execute(f"""INSERT INTO id_recs SELECT o.* FROM {stored} o
+            SEMI JOIN id_stage USING (rec_key, row_hash)
+            WHERE o.rec_key NOT IN (SELECT rec_key FROM id_changed_keys)""")
     con.execute("DROP TABLE id_base")
     roles = _sql_list(ROLE_LOCAL_PARTS)
     name_person = "coalesce(fn_canon, '') || ' ' || coalesce(ln, '')"

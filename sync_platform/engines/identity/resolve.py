@@ -1,12 +1,19 @@
 """Resolve one entity's staged records into clusters with stable golden ids.
 
 `resolve()` reads `staged.<entity>` and writes, in the `golden` schema:
-`<entity>_xref` (record -> golden id, score, evidence), `<entity>_pairs` (scored candidate pairs),
-`<entity>_review` (uncertain pairs and pairs of flagged clusters), `<entity>_id_log` (merges and
-splits), `<entity>_match_weights`, plus bookkeeping (`<entity>_ids`, `<entity>_shared`,
-`<entity>_skipped_blocks`). Incremental runs score only pairs touching new or changed records
-(and records whose shared-value or skipped-block status changed); the stored pairs of untouched
-records are reused, so clusters equal those of a full rebuild with the same weights.
+`<entity>_xref` (record -> golden id, score, evidence, review status), `<entity>_pairs` (scored
+candidate pairs), `<entity>_review` (uncertain pairs and pairs of held clusters), `<entity>_id_log`
+(merges and splits), `<entity>_match_weights`, plus the state incremental runs start from
+(`<entity>_recs` prepared records, `<entity>_keys` blocking keys, `<entity>_ids`,
+`<entity>_shared`, `<entity>_skipped_blocks`).
+
+Incremental runs are proportional to the change: only new and changed staged rows are normalised;
+only their blocking keys are rebuilt and only the blocks they touch recounted; only pairs touching
+dirty records (changed, or whose shared-value or skipped-block status moved) are scored; and only
+the affected part of the graph (whole components around them) is re-clustered, with xref and
+review rows replaced for those records alone. The result equals a full rebuild with the same
+weights (tested). A full rebuild runs on demand, on the first run, and when review decisions
+change (they retrain the weights).
 """
 
 from __future__ import annotations
@@ -20,7 +27,11 @@ import duckdb
 
 from sync_platform.engines.canonical import CanonicalEntity
 from sync_platform.engines.identity import weights as wt
-from sync_platform.engines.identity.blocking import build_keys, candidate_pairs
+from sync_platform.engines.identity.blocking import (
+    build_keys,
+    build_keys_incremental,
+    candidate_pairs,
+)
 from sync_platform.engines.identity.clusters import cluster
 from sync_platform.engines.identity.comparisons import (
     PERSON_ENTITIES,
@@ -78,43 +89,62 @@ def _score_pairs(con: duckdb.DuckDBPyConnection, entity: str, weights: wt.Weight
     return con.table("id_scored")
 
 
-def _dirty_records(con: duckdb.DuckDBPyConnection, entity: str,
-                   skipped: list[tuple[str, str, int]]) -> None:
-    """`id_dirty(rid)`: new/changed records plus those whose shared or skipped status moved."""
-    con.execute("CREATE OR REPLACE TEMP TABLE id_skipped (kind VARCHAR, key VARCHAR)")
-    if skipped:
-        con.execute("INSERT INTO id_skipped SELECT kind, key FROM id_skipped_blocks")
-    # equi-joins per kind (an OR join condition would compare every record with every value)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_shared_moved AS
-        (SELECT kind, value FROM id_shared EXCEPT SELECT kind, value FROM golden.{entity}_shared)
-        UNION
-        (SELECT kind, value FROM golden.{entity}_shared EXCEPT SELECT kind, value FROM id_shared)
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE id_dirty AS
-        SELECT r.rid FROM id_recs r LEFT JOIN golden.{entity}_xref x
+def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfig) -> int:
+    """Incremental runs re-cluster only what a change can reach. `id_affected(rid)`: the dirty
+    records, the records of every golden record they (or removed records) belonged to, and
+    everything linked to those by an accepted pair, repeated until closed, so it is a union of
+    whole components and clustering it gives what a full rebuild gives. Creates `id_pairs`
+    (the pairs among affected records), `id_stale(rec_key)` (dirty and removed records, whose
+    stored pairs are replaced) and `id_removed_xref`; returns the number of pairs overall."""
+    xref = f"golden.{name}_xref"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_old AS
+        SELECT r.rid, x.golden_id FROM id_recs r JOIN {xref} x
             ON x.source_system = r.source_system AND x.source_table = r.source_table
-           AND x.source_id = r.source_id
-        WHERE x.source_id IS NULL OR x.row_hash IS DISTINCT FROM r.row_hash
-        UNION
-        SELECT r.rid FROM id_recs r JOIN id_shared_moved s
-            ON s.kind = 'email' AND s.value = r.email
-        UNION
-        SELECT r.rid FROM id_recs r JOIN id_shared_moved s ON s.kind = 'phone' AND s.value = r.phone
-        UNION
-        SELECT r.rid FROM id_recs r JOIN id_shared_moved s ON s.kind = 'phone' AND s.value = r.phone2
-        UNION
-        SELECT r.rid FROM id_recs r JOIN id_shared_moved s
-            ON s.kind = 'addr' AND s.value = r.addr || '|' || coalesce(r.postal, '')
-        UNION
-        SELECT k.rid FROM id_allkeys k JOIN (
-            (SELECT kind, key FROM id_skipped
-             EXCEPT SELECT kind, key FROM golden.{entity}_skipped_blocks)
-            UNION
-            (SELECT kind, key FROM golden.{entity}_skipped_blocks
-             EXCEPT SELECT kind, key FROM id_skipped)
-        ) s USING (kind, key)
-    """)
+           AND x.source_id = r.source_id""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_removed_xref AS
+        SELECT x.source_system, x.source_table, x.source_id, x.golden_id,
+               x.source_system || '|' || x.source_table || '|' || x.source_id AS rec_key
+        FROM {xref} x ANTI JOIN id_recs r
+            ON x.source_system = r.source_system AND x.source_table = r.source_table
+           AND x.source_id = r.source_id""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE id_stale AS
+        SELECT rec_key FROM id_recs WHERE rid IN (SELECT rid FROM id_dirty)
+        UNION ALL SELECT rec_key FROM id_removed_xref""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_cur_pairs AS
+        SELECT x.rid AS a, y.rid AS b, p.key_a, p.key_b, p.match_weight, p.probability,
+               p.evidence
+        FROM golden.{name}_pairs p
+        JOIN id_recs x ON x.rec_key = p.key_a JOIN id_recs y ON y.rec_key = p.key_b
+        WHERE x.rid NOT IN (SELECT rid FROM id_dirty) AND y.rid NOT IN (SELECT rid FROM id_dirty)
+        UNION ALL
+        SELECT x.rid, y.rid, n.* FROM id_new_pairs n
+        JOIN id_recs x ON x.rec_key = n.key_a JOIN id_recs y ON y.rec_key = n.key_b""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE id_links AS
+        SELECT a, b FROM id_cur_pairs WHERE probability >= ?
+        UNION ALL SELECT a, b FROM id_decided WHERE is_match""", [config.accept_threshold])
+    con.execute("""CREATE OR REPLACE TEMP TABLE id_affected AS
+        SELECT rid FROM id_dirty
+        UNION SELECT o.rid FROM id_old o WHERE o.golden_id IN (SELECT golden_id FROM id_removed_xref)
+        UNION SELECT a FROM id_links WHERE a IN (SELECT rid FROM id_dirty)
+           OR b IN (SELECT rid FROM id_dirty)
+        UNION SELECT b FROM id_links WHERE a IN (SELECT rid FROM id_dirty)
+           OR b IN (SELECT rid FROM id_dirty)""")
+    size = con.execute("SELECT count(*) FROM id_affected").fetchall()[0][0]
+    while True:
+        con.execute("""CREATE OR REPLACE TEMP TABLE id_affected AS
+            SELECT rid FROM id_affected
+            UNION SELECT o.rid FROM id_old o WHERE o.golden_id IN (
+                SELECT golden_id FROM id_old WHERE rid IN (SELECT rid FROM id_affected))
+            UNION SELECT b FROM id_links WHERE a IN (SELECT rid FROM id_affected)
+            UNION SELECT a FROM id_links WHERE b IN (SELECT rid FROM id_affected)""")
+        grown = con.execute("SELECT count(*) FROM id_affected").fetchall()[0][0]
+        if grown == size:
+            break
+        size = grown
+    con.execute("""CREATE OR REPLACE TEMP TABLE id_pairs AS
+        SELECT key_a, key_b, match_weight, probability, evidence FROM id_cur_pairs
+        WHERE a IN (SELECT rid FROM id_affected) AND b IN (SELECT rid FROM id_affected)""")
+    return con.execute("SELECT count(*) FROM id_cur_pairs").fetchall()[0][0]
 
 
 def _decided_pairs(con: duckdb.DuckDBPyConnection, decisions: MatchDecisions) -> str:
@@ -127,7 +157,7 @@ def _decided_pairs(con: duckdb.DuckDBPyConnection, decisions: MatchDecisions) ->
     if rows:
         con.executemany("INSERT INTO id_decisions VALUES (?, ?, ?, ?)", rows)
     con.execute("""CREATE OR REPLACE TEMP TABLE id_decided AS
-        SELECT x.rid AS a, y.rid AS b, d.* FROM id_decisions d
+        SELECT least(x.rid, y.rid) AS a, greatest(x.rid, y.rid) AS b, d.* FROM id_decisions d
         JOIN id_recs x ON x.rec_key = d.key_a JOIN id_recs y ON y.rec_key = d.key_b""")
     live = con.execute("SELECT key_a, key_b, is_match FROM id_decided ORDER BY key_a, key_b"
                        ).fetchall()
@@ -149,8 +179,11 @@ def _apply_decisions(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN id_decided d ON d.a = least(x.rid, y.rid) AND d.b = greatest(x.rid, y.rid)
         UNION ALL
         SELECT d.a, d.b, d.key_a, d.key_b, NULL, 1.0, 'review: ' || d.decision
-        FROM id_decided d WHERE d.is_match AND NOT EXISTS (
-            SELECT 1 FROM id_pairs p WHERE p.key_a = d.key_a AND p.key_b = d.key_b)""")
+        FROM id_decided d WHERE d.is_match
+          AND d.a IN (SELECT rid FROM id_affected) AND d.b IN (SELECT rid FROM id_affected)
+          AND NOT EXISTS (
+            SELECT 1 FROM id_pairs p WHERE (p.key_a = d.key_a AND p.key_b = d.key_b)
+                                        OR (p.key_a = d.key_b AND p.key_b = d.key_a))""")
     con.execute("CREATE OR REPLACE TEMP TABLE id_cannot AS "
                 "SELECT a, b FROM id_decided WHERE NOT is_match")
 
@@ -181,18 +214,24 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
     con = duckdb.connect(str(warehouse))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS golden")
-        n_records = prepare(con, name, config.shared_min_names)
-        fingerprint = _decided_pairs(con, decisions)
-        skipped = build_keys(con, config.max_block_size)
         state = all(_exists(con, f"{name}_{t}") for t in
-                    ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights"))
+                    ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights", "recs",
+                     "keys"))
         stored = wt.load(con, name) if state else None
+        may_increment = stored is not None and not full_rebuild and not config.retrain
+        n_records = prepare(con, name, config.shared_min_names,
+                            f"golden.{name}_recs" if may_increment else None)
+        fingerprint = _decided_pairs(con, decisions)
         # new review decisions retrain the weights, which rescores every pair: a full run
         retrain = bool(config.retrain) or stored is None or (
             config.retrain is None and stored[2] != fingerprint)
-        incremental = state and not full_rebuild and not retrain
+        incremental = may_increment and not retrain
+        if may_increment and retrain:  # training samples record pairs over rids 1..n
+            n_records = prepare(con, name, config.shared_min_names)
+            fingerprint = _decided_pairs(con, decisions)
+        skipped = (build_keys_incremental(con, config.max_block_size, name) if incremental
+                   else build_keys(con, config.max_block_size))
         if incremental:
-            _dirty_records(con, name, skipped)
             candidate_pairs(con, "id_dirty")
             changed = con.execute("SELECT count(*) FROM id_dirty").fetchall()[0][0]
         else:
@@ -211,23 +250,35 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
         con.execute("CREATE OR REPLACE TEMP TABLE id_new_pairs AS SELECT * FROM id_scored_df")
         con.unregister("id_scored_df")
         if incremental:
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE id_pairs AS
-                SELECT p.key_a, p.key_b, p.match_weight, p.probability, p.evidence
-                FROM golden.{name}_pairs p
-                JOIN id_recs x ON x.rec_key = p.key_a JOIN id_recs y ON y.rec_key = p.key_b
-                WHERE x.rid NOT IN (SELECT rid FROM id_dirty)
-                  AND y.rid NOT IN (SELECT rid FROM id_dirty)
-                UNION ALL SELECT * FROM id_new_pairs
-            """)
+            n_pairs = _affected_subgraph(con, name, config)
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE id_pairs AS SELECT * FROM id_new_pairs")
-        n_pairs = con.execute("SELECT count(*) FROM id_pairs").fetchall()[0][0]
+            con.execute("CREATE OR REPLACE TEMP TABLE id_affected AS SELECT rid FROM id_recs")
+            n_pairs = con.execute("SELECT count(*) FROM id_pairs").fetchall()[0][0]
         _apply_decisions(con)
-        flagged = cluster(con, "id_pairs_rid", config, cannot_links="id_cannot")
-        result = _write_outputs(con, name, config, now, flagged)
+        flagged = cluster(con, "id_pairs_rid", config, cannot_links="id_cannot",
+                          nodes="id_affected")
+        result = _write_outputs(con, name, config, now, flagged, incremental)
         # the stored pairs keep their scores; decisions are re-applied on every run
-        con.execute(f"CREATE OR REPLACE TABLE golden.{name}_pairs AS SELECT * FROM id_pairs")
+        if incremental:
+            con.execute(f"""DELETE FROM golden.{name}_pairs
+                WHERE key_a IN (SELECT rec_key FROM id_stale) OR key_b IN (SELECT rec_key FROM id_stale)""")
+            con.execute(f"INSERT INTO golden.{name}_pairs SELECT * FROM id_new_pairs")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE golden.{name}_pairs AS SELECT * FROM id_pairs")
+        core = "SELECT * EXCLUDE (email_sh, phones, addr_sh) FROM id_recs"
+        if incremental:
+            con.execute(f"""DELETE FROM golden.{name}_keys WHERE rid IN (SELECT rid FROM id_kdirty)
+                OR rid IN (SELECT rid FROM id_gone)""")
+            con.execute(f"INSERT INTO golden.{name}_keys SELECT * FROM id_newkeys")
+            con.execute(f"""DELETE FROM golden.{name}_recs
+                WHERE rec_key IN (SELECT rec_key FROM id_changed_keys)
+                   OR rec_key NOT IN (SELECT rec_key FROM id_stage)""")
+            con.execute(f"INSERT INTO golden.{name}_recs {core} "
+                        "WHERE rec_key IN (SELECT rec_key FROM id_changed_keys)")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE golden.{name}_recs AS {core}")
+            con.execute(f"CREATE OR REPLACE TABLE golden.{name}_keys AS SELECT * FROM id_allkeys")
         con.execute(f"CREATE OR REPLACE TABLE golden.{name}_shared AS SELECT * FROM id_shared")
         con.execute(f"CREATE OR REPLACE TABLE golden.{name}_skipped_blocks "
                     "(kind VARCHAR, key VARCHAR, n BIGINT)")
@@ -246,19 +297,27 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
 
 
 def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfig,
-                   now: datetime, flagged: list[int]) -> dict:
+                   now: datetime, flagged: list[int], incremental: bool = False) -> dict:
+    """Golden ids for the clusters of `id_assign`, then xref, review, ids and the id log. An
+    incremental run replaces only the rows of affected (`id_affected`) and removed records."""
     previous = created = None
     if _exists(con, f"{name}_xref"):
         previous = (f"SELECT source_system || '|' || source_table || '|' || source_id AS rec_key, "
                     f"golden_id AS gid FROM golden.{name}_xref")
+        if incremental:
+            previous = ("SELECT r.rec_key, o.golden_id AS gid FROM id_old o "
+                        "JOIN id_recs r USING (rid) WHERE o.rid IN (SELECT rid FROM id_affected)")
     if _exists(con, f"{name}_ids"):
         created = f"SELECT golden_id, created_at FROM golden.{name}_ids"
     ids = assign_ids(con, name, previous, created)
-    con.execute("""CREATE OR REPLACE TEMP TABLE id_ids_next AS
-        SELECT golden_id, created_at FROM id_created
-        UNION ALL SELECT golden_id, CAST(? AS TIMESTAMP) FROM id_gid_new""", [now])
-    con.execute(f"CREATE OR REPLACE TABLE golden.{name}_ids AS "
-                "SELECT * FROM id_ids_next")
+    if incremental:
+        con.execute(f"INSERT INTO golden.{name}_ids SELECT golden_id, CAST(? AS TIMESTAMP) "
+                    "FROM id_gid_new", [now])
+    else:
+        con.execute("""CREATE OR REPLACE TEMP TABLE id_ids_next AS
+            SELECT golden_id, created_at FROM id_created
+            UNION ALL SELECT golden_id, CAST(? AS TIMESTAMP) FROM id_gid_new""", [now])
+        con.execute(f"CREATE OR REPLACE TABLE golden.{name}_ids AS SELECT * FROM id_ids_next")
     con.execute(f"""CREATE TABLE IF NOT EXISTS golden.{name}_id_log
         (old_id VARCHAR, new_id VARCHAR, kind VARCHAR, "at" TIMESTAMP)""")
     con.execute(f"""INSERT INTO golden.{name}_id_log SELECT old_id, new_id, kind, CAST(? AS TIMESTAMP)
@@ -267,8 +326,7 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
                 [flagged])
     # each record's best accepted link inside its cluster gives its score and evidence; records
     # of a flagged cluster are held (not pushed) until a reviewer accepts or splits it
-    con.execute(f"""
-        CREATE OR REPLACE TABLE golden.{name}_xref AS
+    xref_rows = """
         WITH links AS (
             SELECT e.a AS rid, p.probability, p.evidence FROM id_edges e
                 JOIN id_pairs_rid p ON p.a = e.a AND p.b = e.b
@@ -284,10 +342,8 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
                CASE WHEN a.cid IN (SELECT cid FROM id_flag) THEN 'held' ELSE 'accepted' END
                    AS review_status
         FROM id_recs r JOIN id_assign a USING (rid) JOIN id_gid g USING (cid)
-        LEFT JOIN best b USING (rid)
-    """, [now])
-    con.execute(f"""
-        CREATE OR REPLACE TABLE golden.{name}_review AS
+        LEFT JOIN best b USING (rid)"""
+    review_rows = """
         SELECT p.key_a, p.key_b, p.probability AS score, p.evidence,
                CASE WHEN fa.cid IS NOT NULL THEN 'cluster flagged: too large or loose'
                     ELSE 'uncertain score' END AS reason,
@@ -297,12 +353,28 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
         WHERE ((p.probability >= ? AND p.probability < ?)
                OR (fa.cid IS NOT NULL AND xa.cid = xb.cid))
           AND NOT starts_with(coalesce(p.evidence, ''), 'review: ')  -- decided already
-        ORDER BY p.probability DESC, p.key_a, p.key_b
-    """, [now, config.review_threshold, config.accept_threshold])
+        ORDER BY p.probability DESC, p.key_a, p.key_b"""
+    review_args = [now, config.review_threshold, config.accept_threshold]
+    if incremental:
+        con.execute("""CREATE OR REPLACE TEMP TABLE id_replaced AS
+            SELECT source_system, source_table, source_id, rec_key FROM id_recs
+            WHERE rid IN (SELECT rid FROM id_affected)
+            UNION ALL SELECT source_system, source_table, source_id, rec_key FROM id_removed_xref""")
+        con.execute(f"""DELETE FROM golden.{name}_xref WHERE (source_system, source_table,
+            source_id) IN (SELECT (source_system, source_table, source_id) FROM id_replaced)""")
+        con.execute(f"INSERT INTO golden.{name}_xref {xref_rows}", [now])
+        con.execute(f"""DELETE FROM golden.{name}_review
+            WHERE key_a IN (SELECT rec_key FROM id_replaced)
+               OR key_b IN (SELECT rec_key FROM id_replaced)""")
+        con.execute(f"INSERT INTO golden.{name}_review {review_rows}", review_args)
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE golden.{name}_xref AS {xref_rows}", [now])
+        con.execute(f"CREATE OR REPLACE TABLE golden.{name}_review AS {review_rows}", review_args)
     counts = con.execute(f"""SELECT (SELECT count(*) FROM id_edges),
-        (SELECT count(*) FROM golden.{name}_review), (SELECT count(*) FROM id_gid)""").fetchall()[0]
+        (SELECT count(*) FROM golden.{name}_review),
+        (SELECT count(DISTINCT golden_id) FROM golden.{name}_xref)""").fetchall()[0]
     return {"accepted": int(counts[0]), "review": int(counts[1]), "clusters": int(counts[2]),
             "new_ids": ids.new_ids, "merges": ids.merges, "splits": ids.splits,
             "flagged": [g for (g,) in con.execute(
-                "SELECT DISTINCT golden_id FROM id_gid WHERE cid IN (SELECT unnest(?::BIGINT[])) "
-                "ORDER BY golden_id", [flagged]).fetchall()]}
+                f"SELECT DISTINCT golden_id FROM golden.{name}_xref WHERE review_status = 'held' "
+                "ORDER BY golden_id").fetchall()]}
