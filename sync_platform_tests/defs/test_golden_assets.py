@@ -29,3 +29,14 @@ def test_resolve_job_builds_gated_golden_records(sandbox, catalog):
     assert job.execute_in_process(instance=instance).success
     after = dict(query(warehouse, "SELECT source_system || ':' || source_id, golden_id FROM golden.contact_xref"))
     assert after == before  # nothing changed: every golden id kept
+    second = {e.materialization.asset_key.to_user_string(): e.materialization.metadata
+              for e in job.execute_in_process(instance=instance).get_asset_materialization_events()}
+    assert second["golden/contact"]["mode"].value == "incremental"
+
+    rebuilt = job.execute_in_process(instance=instance, run_config={"ops": {
+        "golden__contact": {"config": {"full_rebuild": True}}}})
+    metadata = {e.materialization.asset_key.to_user_string(): e.materialization.metadata
+                for e in rebuilt.get_asset_materialization_events()}
+    assert metadata["golden/contact"]["mode"].value == "full"
+    assert dict(query(warehouse, "SELECT source_system || ':' || source_id, golden_id "
+                                 "FROM golden.contact_xref")) == before

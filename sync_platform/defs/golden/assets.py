@@ -6,6 +6,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    Config,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -20,6 +21,12 @@ from sync_platform.engines.warehouse import markdown_table
 
 GATES = ("golden_ids_unique", "records_in_one_cluster", "cluster_size_limit",
          "required_fields_present", "validity_rates")
+
+
+class GoldenConfig(Config):
+    """Run config of a golden asset (launchpad: `full_rebuild: true`)."""
+
+    full_rebuild: bool = False  # re-match every record instead of only new and changed ones
 
 
 def golden_key(entity: str) -> AssetKey:
@@ -39,7 +46,7 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
         "_xref (source record -> golden id), _lineage (why each value won) and _conflicts.",
         check_specs=[AssetCheckSpec(name, asset=key, blocking=True) for name in GATES],
     )
-    def _golden(context: AssetExecutionContext, platform: PlatformResource):
+    def _golden(context: AssetExecutionContext, config: GoldenConfig, platform: PlatformResource):
         from sync_platform.engines.canonical import load_entities
         from sync_platform.engines.identity import MatchConfig, resolve
         from sync_platform.engines.landing.stats import table_stats
@@ -49,8 +56,9 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
 
         catalog = platform.catalog()
         model = load_entities(platform.folder())[entity.entity]
-        config = MatchConfig()
-        resolution = resolve(catalog.warehouse_path, model, config=config, mappings_dir=platform.folder())
+        match = MatchConfig()
+        resolution = resolve(catalog.warehouse_path, model, config=match, mappings_dir=platform.folder(),
+                             full_rebuild=config.full_rebuild)
         survived = build_golden(catalog.warehouse_path, model,
                                 load_rules(platform.folder(), model, catalog.system_of_record),
                                 catalog.system_of_record)
@@ -75,7 +83,7 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
         if stats:
             metadata["preview"] = MetadataValue.md(stats[entity.entity].preview_markdown)
         yield MaterializeResult(metadata=metadata)
-        for gate in golden_gates(catalog.warehouse_path, model, max_cluster_size=config.max_cluster_size,
+        for gate in golden_gates(catalog.warehouse_path, model, max_cluster_size=match.max_cluster_size,
                                  reviewed_clusters=set(resolution.flagged_clusters)):
             yield AssetCheckResult(check_name=gate.name, passed=gate.passed, description=gate.description)
 
