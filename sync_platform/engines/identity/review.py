@@ -24,7 +24,7 @@ from sync_platform.engines.identity.decisions import (
 )
 from sync_platform.engines.warehouse import connect, quote
 
-HIDDEN_FIELDS = {"source_system", "source_table", "source_id", "row_hash"}
+HIDDEN_FIELDS = {"source_system", "source_table", "source_id", "row_hash", "staged_at", "_enriched"}
 
 
 @dataclass
