@@ -585,6 +585,247 @@ def matches_list(entity: str | None) -> None:
     console.print(table)
 
 
+# ---------------------------------------------------------------- diff any two tables
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@main.command("diff")
+@click.option("--left", required=True, help="CSV/TSV/Parquet/JSON file or path.duckdb::schema.table")
+@click.option("--right", required=True, help="Same, for the other side.")
+@click.option("--key", required=True, help="Key column(s), comma-separated: id or id,region.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Write one row per difference to this .csv or .parquet file.")
+@click.option("--strictness", type=click.Choice(["exact", "normalized", "loose"]),
+              default="normalized", show_default=True)
+@click.option("--columns", default=None, help="Only these columns, comma-separated (default: all shared).")
+@click.option("--fail-on-diff", is_flag=True, help="Exit 1 when there are differences.")
+def diff_command(left: str, right: str, key: str, out: str | None, strictness: str,
+                 columns: str | None, fail_on_diff: bool) -> None:
+    """Compare two tables row by row on KEY: missing rows, differing fields, duplicate/NULL keys.
+
+    Phones, emails, numbers, dates and booleans are compared by meaning under `normalized`
+    (kinds inferred from the values); `exact` compares text byte for byte; `loose` also ignores
+    case and punctuation.
+    """
+    import duckdb
+    from rich import box
+    from rich.markup import escape
+
+    from sync_platform.engines.reconcile import diff_sources
+
+    try:
+        with console.status("comparing …"):
+            diff = diff_sources(left, right, _names(key) or [], columns=_names(columns),
+                                strictness=strictness, out=Path(out) if out else None)
+    except (FileNotFoundError, ValueError, OSError, duckdb.Error) as exc:
+        _fail(str(exc))
+    r = diff.result
+    console.print(f"{left} ↔ {right} on {', '.join(r.key)} ({strictness})", markup=False,
+                  soft_wrap=True)
+    summary = Table(Column("", no_wrap=True), Column("rows", justify="right"), box=box.SIMPLE_HEAD)
+    summary.add_row("rows left", str(r.rows_left))
+    summary.add_row("rows right", str(r.rows_right))
+    summary.add_row("matched keys", str(r.matched))
+    summary.add_row("  with differing fields", str(r.mismatched_rows))
+    for field_name, count in r.mismatches.items():
+        kind = r.kinds.get(field_name, "exact" if strictness == "exact" else "text")
+        summary.add_row(f"    {escape(field_name)} ({kind})", str(count))
+    summary.add_row("missing in right", str(r.missing_in_right))
+    summary.add_row("missing in left", str(r.missing_in_left))
+    summary.add_row("duplicate keys", str(r.duplicate_keys))
+    summary.add_row("NULL-key rows (left/right)", f"{r.null_key_rows_left}/{r.null_key_rows_right}")
+    summary.add_row("seconds", f"{r.seconds:.2f}")
+    console.print(summary)
+    for side, names in (("left", r.columns_only_left), ("right", r.columns_only_right)):
+        if names:
+            console.print(f"only on the {side} (not compared): {', '.join(names)}", markup=False)
+    if diff.out is not None:
+        console.print(f"wrote {r.differences} difference(s) to {diff.out}", markup=False, soft_wrap=True)
+    elif diff.preview:
+        shown = Table(*[Column(escape(c), overflow="fold") for c in diff.columns], box=box.SIMPLE_HEAD,
+                      title=f"first {len(diff.preview)} of {r.differences} difference(s)")
+        for row in diff.preview:
+            shown.add_row(*[escape("" if v is None else str(v)) for v in row])
+        console.print(shown)
+    else:
+        console.print("no differences")
+    if fail_on_diff and r.has_differences:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- push-out: dead letters, approvals
+
+
+@main.group()
+def dlq() -> None:
+    """Dead letters of the push: list, replay (from the current golden record) or discard."""
+
+
+def _push_warehouse() -> Path:
+    warehouse = _catalog().warehouse_path
+    if not warehouse.exists():
+        _fail(f"no warehouse at {warehouse}: nothing has been pushed yet")
+    return warehouse
+
+
+def _renderer(spec: str | None):
+    """`module:function` taking a dead-letter row and returning the current payload (or None)."""
+    if not spec:
+        return None
+    import importlib
+
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        _fail(f"cannot load renderer {spec!r}: {exc}")
+
+
+@dlq.command("list")
+@click.option("--target", default=None, help="Only this target system.")
+@click.option("--status", type=click.Choice(["open", "replayed", "discarded", "all"]), default="open",
+              show_default=True)
+@click.option("--limit", default=50, show_default=True)
+def dlq_list(target: str | None, status: str, limit: int) -> None:
+    from sync_platform.engines.push import list_dead_letters
+
+    rows = list_dead_letters(_push_warehouse(), None if status == "all" else status, target, limit)
+    table = Table(Column("id", no_wrap=True), "target", "golden id", "class", "http", "attempts", "status",
+                  Column("message", overflow="fold"), title=f"dead letters ({status})")
+    for r in rows:
+        table.add_row(r["dlq_id"], f"{r['target']}.{r['table_name']}", str(r["golden_id"]),
+                      str(r["error_class"]), str(r["http_status"] or ""), str(r["attempts"]),
+                      r["status"], (r["message"] or "")[:200])
+    console.print(table)
+    console.print(f"{len(rows)} dead letters; replay with `sync-platform dlq replay <id>...`")
+
+
+@dlq.command("replay")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="Every open dead letter (of --target).")
+@click.option("--target", default=None)
+@click.option("--renderer", default=None,
+              help="module:function rebuilding a payload from the current golden record "
+                   "(default: the newest payload the ledger holds for the record).")
+def dlq_replay(ids: tuple[str, ...], replay_all: bool, target: str | None, renderer: str | None) -> None:
+    from sync_platform.engines.push import PushAuthError, replay
+    from sync_platform.engines.push.dlq import ledger_payload
+
+    if not ids and not replay_all:
+        _fail("give dead-letter ids, or --all")
+    catalog, warehouse = _catalog(), _push_warehouse()
+    try:
+        result = replay(catalog, _renderer(renderer) or ledger_payload(warehouse),
+                        ids=list(ids) or None, target=target)
+    except PushAuthError as exc:
+        _fail(str(exc))
+    states = result["report"].states if result["report"] else {}
+    console.print(f"replayed {result['replayed']} (golden record gone: {result['gone']}); "
+                  f"ledger states now: {states or 'nothing to do'}")
+
+
+@dlq.command("discard")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--reason", default="discarded by a person", show_default=True)
+def dlq_discard(ids: tuple[str, ...], reason: str) -> None:
+    from sync_platform.engines.push import discard
+
+    console.print(f"discarded {discard(_push_warehouse(), list(ids), reason=reason)} dead letters")
+
+
+@main.command("push")
+@click.argument("changes_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show creates/updates/deletes per target; write nothing.")
+def push_command(changes_file: str, dry_run: bool) -> None:
+    """Push changes (a JSON-lines file, one change per line) to their targets."""
+    import json
+
+    from sync_platform.engines.push import PushAuthError, push
+
+    lines = Path(changes_file).read_text(encoding="utf-8").splitlines()
+    try:
+        changes = [json.loads(line) for line in lines if line.strip()]
+    except ValueError as exc:
+        _fail(f"{changes_file}: not JSON lines: {exc}")
+    try:
+        report = push(_catalog(), changes, dry_run=dry_run)
+    except PushAuthError as exc:
+        _fail(str(exc))
+    table = Table("target", "create", "update", "delete", "review", "unchanged",
+                  title="push plan (dry run)" if dry_run else "push")
+    for name, counts in sorted(report.plan.items()):
+        table.add_row(name, *[str(counts.get(k, 0)) for k in ("create", "update", "delete", "review",
+                                                              "unchanged")])
+    console.print(table)
+    for blocked in report.blocked:
+        console.print(f"blocked: {blocked['target']}.{blocked['table_name']} would change "
+                      f"{blocked['changes']} records ({blocked['share']:.0%} > "
+                      f"{blocked['threshold']:.0%}): sync-platform push-approve {blocked['approval_id']}")
+    if report.invalid:
+        console.print(f"{report.invalid} invalid changes dead-lettered (sync-platform dlq list)")
+    if not dry_run:
+        console.print(f"ledger states: {report.states}; {report.requests} requests")
+
+
+@main.command("push-approve")
+@click.argument("approval_id")
+def push_approve(approval_id: str) -> None:
+    """Approve a push blocked by the mass-change guard; its writes go out with the next push."""
+    from sync_platform.engines.push import approve_push
+
+    try:
+        released = approve_push(_push_warehouse(), approval_id, by=os.environ.get("USER", "cli"))
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+    console.print(f"approved {approval_id}: {released} writes released")
+
+
+@main.command("push-review")
+@click.option("--decide", "key", default=None, help="Idempotency key of the review to decide.")
+@click.option("--action", type=click.Choice(["create", "match", "skip"]), default=None)
+@click.option("--target-key", default=None, help="With --action match: the target record's id.")
+def push_review(key: str | None, action: str | None, target_key: str | None) -> None:
+    """Uncertain matches the push did not create (list), or decide one."""
+    from sync_platform.engines.push import decide_review
+    from sync_platform.engines.push.tables import connect
+
+    if key:
+        try:
+            decide_review(_catalog(), key, action or "", target_key, by=os.environ.get("USER", "cli"))
+        except (KeyError, ValueError) as exc:
+            _fail(str(exc.args[0]))
+        console.print(f"decided {key}: {action}; the next push or push-resume delivers it")
+        return
+    with connect(_push_warehouse(), read_only=True) as con:
+        rows = con.execute("SELECT idempotency_key, target || '.' || table_name, golden_id, reason, "
+                           "candidates FROM ops.push_review WHERE status = 'open' ORDER BY created_at"
+                           ).fetchall() if con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND "
+            "table_name = 'push_review'").fetchall()[0][0] else []
+    table = Table(Column("key", no_wrap=True), "target", "golden id", "reason",
+                  Column("candidates", overflow="fold"), title="push review")
+    for row in rows:
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+
+
+@main.command("push-resume")
+@click.option("--target", "targets", multiple=True, help="Only these targets (repeatable).")
+@click.option("--force", is_flag=True, help="Also send parked work before its not-before time.")
+def push_resume(targets: tuple[str, ...], force: bool) -> None:
+    """Deliver what the push ledger holds ready: after a crash, a parked Retry-After, an outage."""
+    from sync_platform.engines.push import PushAuthError, resume
+
+    try:
+        states = resume(_catalog(), list(targets) or None, force=force)
+    except PushAuthError as exc:
+        _fail(str(exc))
+    console.print(f"push ledger: {states or 'empty'}")
+
+
 # ---------------------------------------------------------------- demo
 
 

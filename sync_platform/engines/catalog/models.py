@@ -87,6 +87,11 @@ class TableSpec(_Strict):
     data_type: str | None = None  # business data type, e.g. customer, contact, employee
     external_id_field: str | None = None  # field targets upsert by (the platform's golden id)
     endpoint: RestEndpoint | None = None  # generic REST only
+    # push-out: shared identifiers (target field names, e.g. Email) a create is matched on
+    # first, and the unique field that addresses a matched record (default: the primary key
+    # for SQL and Salesforce-style targets)
+    match_fields: list[str] = Field(default_factory=list)
+    address_field: str | None = None
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -101,8 +106,16 @@ class TableSpec(_Strict):
         return value
 
 
+class RateLimit(_Strict):
+    """The request budget of one target account, shared by every flow that writes to it."""
+
+    requests_per_second: float = Field(gt=0, le=100_000)
+    burst: int = Field(1, ge=1, le=100_000)
+
+
 class _SystemBase(_Strict):
     description: str = ""
+    rate_limit: RateLimit | None = None
     # source: read only; target/both: the platform also writes to it. Every system is landed,
     # targets too, because reconciliation compares golden records with each live copy.
     role: Literal["source", "target", "both"] = "both"
@@ -228,6 +241,21 @@ class DiscoveryConfig(_Strict):
     _check = field_validator("cron")(FlowTiming._cron.__func__)
 
 
+class PushConfig(_Strict):
+    """How the push-out engine delivers changes to targets."""
+
+    batch_size: int = Field(100, ge=1, le=10_000)  # capped by each target's own batch limit
+    batches_per_claim: int = Field(2, ge=1, le=20)  # batches marked sent per ledger transaction
+    max_attempts: int = Field(6, ge=1, le=50)  # per change and run, for transient errors
+    backoff_base_s: float = Field(0.5, ge=0, le=60)
+    backoff_max_s: float = Field(30.0, gt=0, le=3600)
+    park_after_s: float = Field(60.0, ge=0, le=86_400)  # longer Retry-After: park, don't sleep
+    mass_change_share: float = Field(0.25, gt=0, le=1.0)  # of a target's records, per push
+    mass_change_min: int = Field(50, ge=0)  # pushes changing fewer records are never blocked
+    match_accept_score: float = Field(0.95, ge=0, le=1.0)  # xref matches below go to review
+    lease_s: float = Field(300.0, gt=0, le=86_400)  # a claimed batch's owner must finish by then
+
+
 class MappingConfig(_Strict):
     auto_apply_threshold: float = Field(0.95, ge=0.5, le=1.0)
 
@@ -239,6 +267,7 @@ class Catalog(_Strict):
     warehouse: WarehouseConfig
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     mapping: MappingConfig = Field(default_factory=MappingConfig)
+    push: PushConfig = Field(default_factory=PushConfig)
     systems: dict[str, System] = Field(min_length=1)
     system_of_record: dict[str, str] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)

@@ -10,6 +10,7 @@ import base64
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from .http_base import ApiError, Request, Response, RestApi
 from .store import Record, RecordStore
@@ -220,6 +221,8 @@ class CrmApi(RestApi):
         self.route("GET", f"{API}/sobjects/(?P<obj>\\w+)/(?P<id>\\w{{15,18}})", self.get_record)
         self.route("PATCH", f"{API}/sobjects/(?P<obj>\\w+)/(?P<field>\\w+)/(?P<value>[^/]+)",
                    self.upsert_one)
+        self.route("GET", f"{API}/sobjects/(?P<obj>\\w+)/(?P<field>\\w+__c)/(?P<value>[^/]+)",
+                   self.get_by_external_id)
         self.route("PATCH", f"{API}/composite/sobjects/(?P<obj>\\w+)/(?P<field>\\w+)",
                    self.upsert_many)
         self.route("GET", f"{API}/limits/?", self.limits)
@@ -320,6 +323,17 @@ class CrmApi(RestApi):
             if rec is None or rec.deleted:
                 raise _err(404, "NOT_FOUND", "The requested resource does not exist")
             return Response(200, render(rec, list(field_specs(conn, obj))))
+
+    def get_by_external_id(self, req: Request) -> Response:
+        """GET /sobjects/{obj}/{externalIdField}/{value}, as Salesforce serves it."""
+        obj = self._obj(req)
+        with self.store.reading() as conn:
+            specs = field_specs(conn, obj)
+            self._check_ext_field(obj, specs, req.match.group("field"))
+            rec = RecordStore.find(conn, obj, "ext_key", unquote(req.match.group("value")))
+            if rec is None or rec.deleted:
+                raise _err(404, "NOT_FOUND", "The requested resource does not exist")
+            return Response(200, render(rec, list(specs)))
 
     def limits(self, req: Request) -> Response:
         used = self.fault_state.requests if self.fault_state else 0

@@ -2,8 +2,10 @@
 
 Faults model what a sync meets in the wild: rate limits (answered in each product's own 429
 style with Retry-After), random 5xx errors from a seeded RNG (deterministic for sequential
-tests), bursts of 503s, latency, dropped connections and full outages. Faults for the SQL and
-file systems (accounting, payroll, warehouse, hr) are out of scope.
+tests), bursts of 503s, latency, dropped connections and full outages. Push-out faults: the
+Retry-After style (seconds, HTTP-date, absent, a fixed far-future value), storms of 429s, responses
+lost after the write committed, and expired credentials (401). Faults for the SQL and file
+systems (accounting, payroll, warehouse, hr) are out of scope.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +30,13 @@ class FaultSettings(BaseModel):
     latency_ms: int = Field(default=0, ge=0)
     drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     down: bool = False
+    # how 429 answers carry Retry-After: delta seconds, an HTTP-date, or not at all
+    retry_after: Literal["seconds", "http_date", "none"] = "seconds"
+    retry_after_s: float | None = Field(default=None, ge=0)  # fixed value instead of the window's
+    rate_limit_storm: int = Field(default=0, ge=0)  # the next N requests answer 429
+    lose_response_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # processed, then no answer
+    token_expired: bool = False  # every API request answers 401 in the product's style
+    max_body_bytes: int | None = Field(default=None, ge=1)  # larger request bodies answer 413
 
 
 @dataclass
@@ -37,6 +47,7 @@ class Verdict:
     status: int = 200
     retry_after: float = 0.0
     remaining: int | None = None
+    lose: bool = False  # process the request, then close the connection without answering
 
 
 class FaultState:
@@ -48,6 +59,7 @@ class FaultState:
         self.settings = FaultSettings()
         self._rng = random.Random(seed)
         self._burst = 0
+        self._storm = 0
         self._hits: deque[float] = deque()
         self.reset_stats()
         self.replace(settings or FaultSettings())
@@ -58,13 +70,14 @@ class FaultState:
             self.settings = settings
             self._rng = random.Random(f"{self._seed}:faults")
             self._burst = settings.error_burst
+            self._storm = settings.rate_limit_storm
             self._hits.clear()
 
     def reset_stats(self) -> None:
         with self._lock:
             self.requests = 0
             self.by_status: dict[str, int] = {}
-            self.faults = {"rate_limited": 0, "errors": 0, "dropped": 0}
+            self.faults = {"rate_limited": 0, "errors": 0, "dropped": 0, "lost": 0}
 
     def decide(self) -> Verdict:
         """Count one API request and decide which fault (if any) it meets."""
@@ -78,6 +91,10 @@ class FaultState:
                 self.faults["dropped"] += 1
                 return Verdict("drop", 0)
             remaining = None
+            if self._storm > 0:
+                self._storm -= 1
+                self.faults["rate_limited"] += 1
+                return Verdict("rate", 429, retry_after=s.rate_window_s, remaining=0)
             if s.rate_limit is not None:
                 now = time.monotonic()
                 while self._hits and now - self._hits[0] >= s.rate_window_s:
@@ -95,6 +112,9 @@ class FaultState:
             if s.error_rate and self._rng.random() < s.error_rate:
                 self.faults["errors"] += 1
                 return Verdict("error", self._rng.choice((500, 502, 503)), remaining=remaining)
+            if s.lose_response_rate and self._rng.random() < s.lose_response_rate:
+                self.faults["lost"] += 1
+                return Verdict("ok", remaining=remaining, lose=True)
             return Verdict("ok", remaining=remaining)
 
     def record_status(self, status: int) -> None:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -175,6 +176,25 @@ class SandboxServer:
         return Response(404, {"error": "unknown admin endpoint"})
 
 
+def _retry_after_style(resp: Response, settings: FaultSettings) -> Response:
+    """Rewrite a 429's Retry-After as the fault settings ask (fixed value, HTTP-date, absent)."""
+    if settings.retry_after == "seconds" and settings.retry_after_s is None:
+        return resp  # the product's own style
+    header = next((k for k in resp.headers if k.lower() == "retry-after"), "Retry-After")
+    seconds = settings.retry_after_s
+    if seconds is None:
+        try:
+            seconds = float(resp.headers.get(header, 1))
+        except ValueError:
+            seconds = 1.0
+    resp.headers.pop(header, None)
+    if settings.retry_after == "seconds":
+        resp.headers["Retry-After"] = str(math.ceil(seconds))
+    elif settings.retry_after == "http_date":
+        resp.headers["Retry-After"] = formatdate(time.time() + math.ceil(seconds), usegmt=True)
+    return resp
+
+
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
     api = server.api
 
@@ -209,9 +229,12 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(settings.latency_ms / 1000)
             if verdict.kind == "down" or verdict.kind == "error":
                 resp = api.server_error(verdict.status)
+            elif settings.max_body_bytes is not None and len(body) > settings.max_body_bytes:
+                resp = Response(413, {"message": "request entity too large",
+                                      "limit_bytes": settings.max_body_bytes})
             elif verdict.kind == "rate":
-                resp = api.rate_limited(verdict, settings)
-            elif not api.authorized(req):
+                resp = _retry_after_style(api.rate_limited(verdict, settings), settings)
+            elif settings.token_expired or not api.authorized(req):
                 resp = api.unauthorized()
             else:
                 try:
@@ -223,6 +246,9 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                     resp.headers["X-Sandbox-Error"] = repr(exc)[:200]
             api.decorate(req, resp, verdict, settings)
             server.faults.record_status(resp.status)
+            if verdict.lose:  # the write committed, but the client never hears about it
+                self.close_connection = True
+                return
             self._send(resp)
 
         def _send(self, resp: Response) -> None:

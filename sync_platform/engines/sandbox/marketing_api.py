@@ -13,6 +13,7 @@ import json
 import math
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from .http_base import ApiError, Request, Response, RestApi
 from .store import Record, RecordStore, now_ms
@@ -134,7 +135,7 @@ class MarketingApi(RestApi):
         self.route("GET", f"/crm/v3/objects/{obj}/?", self.list_objects)
         self.route("POST", f"/crm/v3/objects/{obj}/search/?", self.search)
         self.route("POST", f"/crm/v3/objects/{obj}/batch/upsert/?", self.batch_upsert)
-        self.route("GET", f"/crm/v3/objects/{obj}/(?P<id>\\d+)", self.get_object)
+        self.route("GET", f"/crm/v3/objects/{obj}/(?P<id>[^/]+)", self.get_object)
         self.route("GET", f"/crm/v3/properties/{obj}/?", self.properties)
 
     # -- styles --------------------------------------------------------------------------------
@@ -206,8 +207,15 @@ class MarketingApi(RestApi):
     def get_object(self, req: Request) -> Response:
         obj = req.match.group("obj")
         archived = (req.param("archived", "false") or "false").lower() == "true"
+        ident, id_prop = unquote(req.match.group("id")), req.param("idProperty")
         with self.store.reading() as conn:
-            rec = RecordStore.get(conn, obj, req.match.group("id"))
+            if id_prop in (None, "", "hs_object_id"):
+                rec = RecordStore.get(conn, obj, ident)
+            elif id_prop in ("sync_external_id", "email"):  # unique properties, as in HubSpot
+                column = "ext_key" if id_prop == "sync_external_id" else "email_key"
+                rec = RecordStore.find(conn, obj, column, ident.lower() if id_prop == "email" else ident)
+            else:
+                raise _error(400, f"Invalid idProperty {id_prop!r}: must be a unique-value property")
         if rec is None or rec.deleted != archived:
             raise _error(404, "Object not found", "OBJECT_NOT_FOUND")
         return Response(200, render(rec, self._props(req)))
