@@ -13,6 +13,7 @@ import re
 import duckdb
 
 from sync_platform.engines.canonical.organizations import LEGAL_SUFFIXES as ORGANIZATION_SUFFIXES
+from sync_platform.engines.transforms.steps import domain_from_url_sql
 
 ROLE_LOCAL_PARTS = (
     "ap", "ar", "accounts", "accounting", "accountspayable", "admin", "billing", "contact",
@@ -100,12 +101,6 @@ def org_norm(expr: str) -> str:
     return f"nullif(array_to_string(list_sort({kept}), ' '), '')"
 
 
-def domain_of(expr: str) -> str:
-    host = (f"regexp_replace(regexp_replace(lower(trim({expr})), '^(https?://)?(www\\.)?', ''), "
-            f"'[/:].*$', '')")
-    return f"nullif({host}, '')"
-
-
 def _entity_columns(entity: str) -> dict[str, str]:
     """Expressions over the staged row `s` for each standard column."""
     if entity == "contact":
@@ -122,7 +117,7 @@ def _entity_columns(entity: str) -> dict[str, str]:
     if entity == "customer":
         email = email_norm("s.email")
         edomain = f"split_part({email}, '@', 2)"
-        dom = (f"coalesce({domain_of('s.domain')}, {domain_of('s.website')}, CASE WHEN NOT "
+        dom = (f"coalesce({domain_from_url_sql('s.domain')}, {domain_from_url_sql('s.website')}, CASE WHEN NOT "
                f"list_contains({_sql_list(GENERIC_EMAIL_DOMAINS)}, {edomain}) THEN "
                f"nullif({edomain}, '') END)")
         return {
