@@ -180,6 +180,33 @@ def print_understanding(materialized: dict) -> None:
     console.print("next: sync-platform mappings review")
 
 
+def print_sync(materialized: dict) -> None:
+    table = Table("target", "differences", "pushable", "created/updated/deleted", "acknowledged",
+                  "dead letters", "not sent", "verified", title="reconciliation and push-out")
+    for path, meta in sorted(materialized.items()):
+        if path[0] != "recon":
+            continue
+        pushed = materialized.get(("push", path[1]), {})
+        states = dict(_md_rows(pushed.get("ledger_states", "")))
+        skipped = sum(int(n) for _, n in _md_rows(pushed.get("not_sent", "")))
+        verified = pushed.get("verified")
+        table.add_row(path[1], str(meta.get("dagster/row_count", 0)), str(meta.get("pushable", 0)),
+                      f"{meta.get('would_create', 0)}/{meta.get('would_update', 0)}/"
+                      f"{meta.get('would_delete', 0)}",
+                      states.get("acknowledged", "0"), str(pushed.get("dead_lettered", 0)), str(skipped),
+                      "-" if verified is None else ("yes" if verified else "no"))
+    if table.row_count:
+        console.print(table)
+        console.print("differences: recon.<entity>__<system>, recon.summary; dead letters: "
+                      "sync-platform dlq list; analysts: published/warehouse.duckdb")
+
+
+def _md_rows(markdown: str) -> list[tuple[str, str]]:
+    """(first, last) cell of each body row of a markdown_table."""
+    rows = [line.strip("|").split("|") for line in str(markdown).splitlines()[2:] if line.startswith("|")]
+    return [(r[0].strip(), r[-1].strip()) for r in rows if len(r) >= 2]
+
+
 @main.command("schema-changes")
 @click.option("--system", default=None)
 @click.option("--limit", default=50, show_default=True)
@@ -708,23 +735,40 @@ def dlq_list(target: str | None, status: str, limit: int) -> None:
 @click.option("--all", "replay_all", is_flag=True, help="Every open dead letter (of --target).")
 @click.option("--target", default=None)
 @click.option("--renderer", default=None,
-              help="module:function rebuilding a payload from the current golden record "
-                   "(default: the newest payload the ledger holds for the record).")
+              help="module:function rebuilding a payload (default: the current golden record "
+                   "rendered for the target; else the newest payload the ledger holds).")
 def dlq_replay(ids: tuple[str, ...], replay_all: bool, target: str | None, renderer: str | None) -> None:
     from sync_platform.engines.push import PushAuthError, replay
-    from sync_platform.engines.push.dlq import ledger_payload
+    from sync_platform.engines.push.redact import MaskedPayload
 
     if not ids and not replay_all:
         _fail("give dead-letter ids, or --all")
     catalog, warehouse = _catalog(), _push_warehouse()
     try:
-        result = replay(catalog, _renderer(renderer) or ledger_payload(warehouse),
+        result = replay(catalog, _renderer(renderer) or _golden_or_ledger(catalog, warehouse),
                         ids=list(ids) or None, target=target)
-    except PushAuthError as exc:
+    except (PushAuthError, MaskedPayload) as exc:
         _fail(str(exc))
     states = result["report"].states if result["report"] else {}
     console.print(f"replayed {result['replayed']} (golden record gone: {result['gone']}); "
                   f"ledger states now: {states or 'nothing to do'}")
+
+
+def _golden_or_ledger(catalog, warehouse: Path):
+    """Rebuild from the current golden record where the dead letter's target is a flow's
+    target table; else the newest payload the ledger holds."""
+    from sync_platform.engines.push.cycle import golden_rebuild
+    from sync_platform.engines.push.dlq import ledger_payload
+
+    golden, ledger = golden_rebuild(catalog, settings.mappings_dir()), ledger_payload(warehouse)
+
+    def rebuild(row: dict):
+        try:
+            return golden(row)
+        except LookupError:
+            return ledger(row)
+
+    return rebuild
 
 
 @dlq.command("discard")
@@ -736,15 +780,65 @@ def dlq_discard(ids: tuple[str, ...], reason: str) -> None:
     console.print(f"discarded {discard(_push_warehouse(), list(ids), reason=reason)} dead letters")
 
 
+def _targets(names: tuple[str, ...]) -> list:
+    from sync_platform.engines.push.cycle import plan_for
+
+    catalog = _catalog()
+    if not catalog.warehouse_path.exists():
+        _fail(f"no warehouse yet at {catalog.warehouse_path}: run `sync-platform demo` or the "
+              "`resolve` job first")
+    plan = plan_for(catalog, mappings_dir=settings.mappings_dir())
+    for name, why in plan.skipped:
+        console.print(f"[dim]not reconciled: {name}: {why}[/dim]")
+    known = {t.name: t for t in plan.targets}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        _fail(f"unknown target(s) {unknown}; known: {', '.join(known) or 'none'}")
+    return [known[n] for n in names] if names else list(known.values())
+
+
+@main.command("reconcile")
+@click.option("--target", "names", multiple=True, help="entity__system (default: every target).")
+@click.option("--strictness", type=click.Choice(["exact", "normalized", "loose"]), default=None,
+              help="Default: reconcile.strictness in systems.yaml.")
+def reconcile_command(names: tuple[str, ...], strictness: str | None) -> None:
+    """Reconcile golden records against each target's live copy (recon.<entity>__<system>),
+    then publish the analysts' read-only copy of the warehouse."""
+    from sync_platform.engines.push.cycle import reconcile_targets
+
+    targets = _targets(names)
+    with console.status(f"reconciling {len(targets)} target tables …"):
+        results, published = reconcile_targets(_catalog(), targets, strictness)
+    table = Table("target", "golden", "target rows", "matched", "missing in target",
+                  "extra in target", "mismatched records", "pushable", "s", title="reconciliation")
+    for r in results:
+        table.add_row(r.target.name, *(str(v) for v in (
+            r.golden_records, r.target_rows, r.matched, r.missing_in_target, r.extra_in_target,
+            r.mismatched_records, r.pushable)), f"{r.seconds:.2f}")
+    console.print(table)
+    if published:
+        console.print(f"analysts' copy: {published.path} ({published.tables} tables; open it with "
+                      "`duckdb -readonly`), details: recon.summary")
+
+
 @main.command("push")
-@click.argument("changes_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("changes_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--target", "names", multiple=True,
+              help="entity__system to push from its reconciliation (default: every target).")
 @click.option("--dry-run", is_flag=True, help="Show creates/updates/deletes per target; write nothing.")
-def push_command(changes_file: str, dry_run: bool) -> None:
-    """Push changes (a JSON-lines file, one change per line) to their targets."""
+@click.option("--approve", is_flag=True, help="Let a reviewed mass change go out.")
+@click.option("--allow-mass-delete", is_flag=True, help="Let deletes above push.max_delete_share go out.")
+def push_command(changes_file: str | None, names: tuple[str, ...], dry_run: bool, approve: bool,
+                 allow_mass_delete: bool) -> None:
+    """Push each target's change set from its reconciliation, land it again and verify; or,
+    given CHANGES_FILE, push those changes (JSON lines, one change per line)."""
     import json
 
     from sync_platform.engines.push import PushAuthError, push
 
+    if changes_file is None:
+        _push_targets(names, dry_run, approve, allow_mass_delete)
+        return
     lines = Path(changes_file).read_text(encoding="utf-8").splitlines()
     try:
         changes = [json.loads(line) for line in lines if line.strip()]
@@ -768,6 +862,37 @@ def push_command(changes_file: str, dry_run: bool) -> None:
         console.print(f"{report.invalid} invalid changes dead-lettered (sync-platform dlq list)")
     if not dry_run:
         console.print(f"ledger states: {report.states}; {report.requests} requests")
+
+
+def _push_targets(names: tuple[str, ...], dry_run: bool, approve: bool, allow_mass_delete: bool) -> None:
+    from sync_platform.engines.push import PushAuthError
+    from sync_platform.engines.push.cycle import push_target, reconcile_targets
+
+    catalog, targets = _catalog(), _targets(names)
+    reconcile_targets(catalog, targets, publish_copy=False)
+    table = Table("target", "create", "update", "delete", "not sent", "acknowledged", "dead letters",
+                  "other", "verified", title="push plan (dry run)" if dry_run else "push")
+    for t in targets:
+        with console.status(f"{t.name}: {'planning' if dry_run else 'pushing, landing again, verifying'} …"):
+            try:
+                cycle = push_target(catalog, t, dry_run=dry_run, approve=approve,
+                                    allow_mass_delete=allow_mass_delete)
+            except PushAuthError as exc:
+                _fail(str(exc))
+        cs, states = cycle.change_set, dict(cycle.report.states if cycle.report else {})
+        for state, n in (cycle.deferred_report.states.items() if cycle.deferred_report else []):
+            states[state] = states.get(state, 0) + n
+        other = {k: v for k, v in states.items() if k not in ("acknowledged", "rejected")}
+        table.add_row(t.name, str(cs.count("create")), str(cs.count("update") + len(cs.deferred)),
+                      str(cs.count("delete")), str(sum(cs.skipped.values())),
+                      str(states.get("acknowledged", 0)), str(states.get("rejected", 0)),
+                      ", ".join(f"{k} {v}" for k, v in sorted(other.items())) or "",
+                      "-" if cycle.after is None else ("yes" if cycle.verified else
+                                                       f"no: {len(cycle.unexplained)} unexplained"))
+        for blocked in cycle.report.blocked if cycle.report else []:
+            console.print(f"blocked: {blocked['target']}.{blocked['table_name']} would change "
+                          f"{blocked['changes']} records: sync-platform push-approve {blocked['approval_id']}")
+    console.print(table)
 
 
 @main.command("push-approve")
@@ -871,6 +996,8 @@ def demo(size: int, seed: int) -> None:
         print_landing(run_landing(), "3rd landing: exactly the changed rows, new field recorded")
         console.rule("profile, map to the canonical model, stage, resolve golden records")
         print_understanding(run_job("resolve"))
+        console.rule("reconcile every target, push the change sets, land again, verify")
+        print_sync(run_job("push_all"))
     finally:
         sandbox.stop()
     from sync_platform.engines.review_queue import review_queue

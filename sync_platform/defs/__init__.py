@@ -14,6 +14,7 @@ from sync_platform.defs.mapping.assets import mapping_asset
 from sync_platform.defs.profile.assets import profiling_assets
 from sync_platform.defs.resources import PlatformResource
 from sync_platform.defs.staging.assets import staging_assets
+from sync_platform.defs.sync.assets import sync_assets
 from sync_platform.engines.canonical import load_entities
 from sync_platform.engines.catalog import load_catalog
 from sync_platform.engines.sandbox.env_file import load_sandbox_env
@@ -27,8 +28,10 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     entities = load_entities(mappings_dir)
     understanding = [*profiling_assets(catalog), mapping_asset(catalog), *staging_assets(entities)]
     golden = golden_assets(entities)
+    recon, published, pushes = sync_assets(catalog, mappings_dir)
     return Definitions(
-        assets=[*source_specs(catalog), *landing, schema_snapshots, *understanding, *golden],
+        assets=[*source_specs(catalog), *landing, schema_snapshots, *understanding, *golden,
+                *recon, *published, *pushes],
         schedules=[discovery_schedule(catalog)],
         jobs=[
             define_asset_job("land_all", selection=AssetSelection.assets(*landing),
@@ -41,6 +44,23 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
                              selection=AssetSelection.assets(*landing, *understanding, *golden)
                              | AssetSelection.checks_for_assets(*understanding, *golden),
                              description="Everything up to golden records (identity + survivorship)"),
+            define_asset_job("reconcile",
+                             selection=AssetSelection.assets(*recon, *published)
+                             | AssetSelection.checks_for_assets(*recon),
+                             description="Reconcile every target against the golden records and "
+                             "publish the analysts' copy"),
+            define_asset_job("push_all",
+                             selection=AssetSelection.assets(*recon, *published, *pushes)
+                             | AssetSelection.checks_for_assets(*recon, *pushes),
+                             description="Reconcile every target, publish, push the change sets, "
+                             "land the targets again and verify"),
+            define_asset_job("sync",
+                             selection=AssetSelection.assets(*landing, *understanding, *golden,
+                                                             *recon, *published, *pushes)
+                             | AssetSelection.checks_for_assets(*understanding, *golden, *recon,
+                                                                *pushes),
+                             description="The full cycle: land, understand, resolve, reconcile, "
+                             "push, land the targets again and verify"),
         ],
         resources={
             "dlt": DagsterDltResource(),

@@ -27,6 +27,7 @@ class CanonicalField(BaseModel):
     semantic_type: SemanticType | None = None
     required: bool = False
     identifier: bool = False  # usable for matching records across systems
+    pii: bool = False  # personal data: masked in logs, ops tables, previews and Dagster events
     description: str = ""
     synonyms: list[str] = Field(default_factory=list)  # names other systems use for it
 

@@ -254,6 +254,14 @@ class PushConfig(_Strict):
     mass_change_min: int = Field(50, ge=0)  # pushes changing fewer records are never blocked
     match_accept_score: float = Field(0.95, ge=0, le=1.0)  # xref matches below go to review
     lease_s: float = Field(300.0, gt=0, le=86_400)  # a claimed batch's owner must finish by then
+    max_delete_share: float = Field(0.05, ge=0, le=1.0)  # deletes above this share are held back
+
+
+class ReconcileConfig(_Strict):
+    """How targets are reconciled against the golden records, and when a push is not safe."""
+
+    strictness: Literal["exact", "normalized", "loose"] = "normalized"
+    max_volume_drop: float = Field(0.5, ge=0, le=1.0)  # target rows lost since the last reconcile
 
 
 class MappingConfig(_Strict):
@@ -268,6 +276,7 @@ class Catalog(_Strict):
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     mapping: MappingConfig = Field(default_factory=MappingConfig)
     push: PushConfig = Field(default_factory=PushConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     systems: dict[str, System] = Field(min_length=1)
     system_of_record: dict[str, str] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)

@@ -5,6 +5,8 @@
   the cursor in the warehouse, next to the data, so it only advances with a committed load.
   Pass `since` to read from an explicit cursor value instead (no state involved).
 - `write(table, records)` upserts records and returns one `WriteResult` per record, in order.
+- `delete(table, keys)` deletes records by the target's own ids (primary key values), one
+  `WriteResult` per key, in order; a record that is already gone counts as deleted (idempotent).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class WriteResult:
     error_class: str | None = None  # e.g. validation, too_large, rate_limited, server, network
     error: str | None = None
     transient: bool = False  # worth retrying later
+    gone: bool = False  # a delete found the record already gone (still a success)
 
 
 class ConnectorError(Exception):
@@ -91,6 +94,11 @@ class Connector(ABC):
     @abstractmethod
     def write(self, table: str, records: Iterable[dict[str, Any]]) -> list[WriteResult]:
         """Upsert records by the table's external id field (or primary key)."""
+
+    def delete(self, table: str, keys: Iterable[Any]) -> list[WriteResult]:
+        """Delete records by their primary key values (the target's own ids); one result per key,
+        in order. Already gone (not found, deleted, archived) is a success with `gone=True`."""
+        raise ConnectorError(f"{self.name} ({type(self).__name__}) cannot delete records")
 
     def read_changes(self, table: str, since: Any = None) -> list[dict[str, Any]]:
         """Records of one table changed since `since` (all when None), without touching state.

@@ -51,3 +51,6 @@ class RestConnector(Connector):
 
     def write(self, table: str, records: Iterable[dict[str, Any]]) -> list[WriteResult]:
         return self.preset.write(self.session(), self.table(table), list(records))
+
+    def delete(self, table: str, keys: Iterable[Any]) -> list[WriteResult]:
+        return self.preset.delete(self.session(), self.table(table), [str(k) for k in keys])

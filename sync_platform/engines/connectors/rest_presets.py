@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
+from urllib.parse import quote
 
 from requests import Response, Session
 
@@ -79,6 +80,10 @@ class Preset:
 
     def write(self, session: Session, spec: TableSpec, records: list[dict]) -> list[WriteResult]:
         raise NotImplementedError
+
+    def delete(self, session: Session, spec: TableSpec, keys: list[str]) -> list[WriteResult]:
+        """Delete records by their ids; already gone is a success (`gone=True`)."""
+        raise ConnectorError(f"{type(self).__name__} systems have no delete")
 
     def needs_fields(self) -> bool:
         return False
@@ -154,6 +159,30 @@ class Salesforce(Preset):
                     target_id=item.get("id"), error_class=None if item.get("success") else "validation",
                     error=message or None,
                 ))
+        return results
+
+    GONE = ("ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY")
+
+    def delete(self, session: Session, spec: TableSpec, keys: list[str]) -> list[WriteResult]:
+        """Composite delete, up to 200 ids a request: DELETE /composite/sobjects?ids=..&allOrNone=false.
+        Records go to the recycle bin (queryAll shows them with IsDeleted = true); an id already
+        deleted (ENTITY_IS_DELETED) or unknown is gone, a success."""
+        results: list[WriteResult] = []
+        for batch in chunks(keys, self.BATCH):
+            params = {"ids": ",".join(batch), "allOrNone": "false"}
+            response, exc = send(session, "DELETE", self.url(f"{self.API}/composite/sobjects"), params=params)
+            if response is None or response.status_code >= 300:
+                results += failed_batch(batch, response, exc)
+                continue
+            for key, item in zip(batch, response.json(), strict=True):
+                errors = item.get("errors") or []
+                codes = {str(e.get("statusCode")) for e in errors}
+                if item.get("success") or (codes and codes <= set(self.GONE)):
+                    results.append(WriteResult(key=key, ok=True, target_id=key, gone=not item.get("success")))
+                    continue
+                message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors)
+                results.append(WriteResult(key=key, ok=False, error_class="validation",
+                                           error=message or "delete failed"))
         return results
 
 
@@ -243,6 +272,21 @@ class HubSpot(Preset):
                                                error=failed.get(key, "not in the batch response")))
         return results
 
+    def delete(self, session: Session, spec: TableSpec, keys: list[str]) -> list[WriteResult]:
+        """Batch archive by record id, up to 100 a request: POST /batch/archive {"inputs": [{"id"}]}
+        answers 204; archived records are listed only with archived=true. HubSpot ignores ids
+        that are unknown or already archived, so every id of an accepted batch is a success."""
+        results: list[WriteResult] = []
+        for batch in chunks(keys, self.BATCH):
+            body = {"inputs": [{"id": key} for key in batch]}
+            response, exc = send(session, "POST", self.url(f"crm/v3/objects/{spec.source}/batch/archive"),
+                                 json=body)
+            if response is None or response.status_code >= 300:
+                results += failed_batch(batch, response, exc)
+                continue
+            results += [WriteResult(key=key, ok=True, target_id=key) for key in batch]
+        return results
+
 
 class Shopify(Preset):
     """Shopify Admin REST: products with variants, Link-header paging, variant updates by id or SKU."""
@@ -299,6 +343,12 @@ class Shopify(Preset):
                 results.append(WriteResult(key=key, ok=True, target_id=str(variant_id)))
         return results
 
+    def delete(self, session: Session, spec: TableSpec, keys: list[str]) -> list[WriteResult]:
+        """DELETE /admin/api/<version>/<resource>/<id>.json, one request per record (Shopify
+        has no batch delete); 404 means already deleted, a success."""
+        return [_delete_one(session, self.url(f"{self.API}/{spec.source}/{quote(key, safe='')}.json"), key)
+                for key in keys]
+
 
 class Generic(Preset):
     """Any REST API described in YAML (path, params, data selector, paginator, cursor param)."""
@@ -336,6 +386,21 @@ class Generic(Preset):
             else:
                 results.append(WriteResult(key=key, ok=True, created=response.status_code == 201))
         return results
+
+    def delete(self, session: Session, spec: TableSpec, keys: list[str]) -> list[WriteResult]:
+        """DELETE `<endpoint.path>/<key>` for each key (404/410: already gone)."""
+        assert spec.endpoint is not None
+        path = spec.endpoint.path.rstrip("/")
+        return [_delete_one(session, self.url(f"{path}/{quote(key, safe='')}"), key) for key in keys]
+
+
+def _delete_one(session: Session, url: str, key: str) -> WriteResult:
+    response, exc = send(session, "DELETE", url)
+    if response is not None and response.status_code in (404, 410):
+        return WriteResult(key=key, ok=True, target_id=key, gone=True)
+    if response is None or response.status_code >= 300:
+        return failed_batch([key], response, exc)[0]
+    return WriteResult(key=key, ok=True, target_id=key)
 
 
 PRESETS: dict[str, Callable[[RestSystem], Preset]] = {

@@ -54,6 +54,8 @@ class Change(BaseModel):
     before: dict[str, Any] | None = None  # the target's current values, when known (audit)
     priority: Priority = "normal"
     flow: str | None = None
+    # payload fields holding personal data: sent to the target, masked everywhere else (redact.py)
+    sensitive: list[str] = Field(default_factory=list)
 
     @field_validator("golden_id")
     @classmethod
@@ -65,7 +67,9 @@ class Change(BaseModel):
     @model_validator(mode="after")
     def _version(self) -> Change:
         if not self.version:
-            self.version = payload_hash(self.payload)
+            # a delete is about one target record: deleting a re-created record is a new write
+            self.version = payload_hash(self.payload) if self.operation != "delete" else \
+                payload_hash({"delete": self.target_key, "payload": self.payload})
         return self
 
     @property

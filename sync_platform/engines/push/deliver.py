@@ -6,6 +6,10 @@ commits the intents to the ledger, and then delivers everything ready for those 
 including work left by earlier runs (parked, in doubt, crashed mid-send). Each batch: claim as
 `sent` (committed) -> one request -> settle outcome + audit + dead letters (committed).
 A batch that fails as a whole with a permanent error is bisected to isolate the bad records.
+Deletes go in batches of their own through the connector's `delete()` by the target's record
+ids: the change's target key, else the record found by external id, else the id the ledger last
+acknowledged; already gone is acknowledged, and an in-doubt delete is acknowledged once a look-up
+no longer finds the record.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sync_platform.engines.connectors.base import normalized
 from sync_platform.engines.push import audit, dlq, guard, ledger, matching, review
 from sync_platform.engines.push.changes import Change, canonical_json, parse_changes
 from sync_platform.engines.push.ratelimit import Budget, RateLimiter
-from sync_platform.engines.push.redact import redact, secret_values
+from sync_platform.engines.push.redact import masked_fields, pii_values, redact, secret_values
 from sync_platform.engines.push.retry import (
     AUTH,
     PERMANENT,
@@ -40,10 +44,13 @@ from sync_platform.engines.push.tables import connect, has_ledger, transaction
 from sync_platform.engines.push.targets import (
     LookupFailed,
     LookupUnavailable,
+    Parked,
     Target,
     WriteOutcome,
     same_values,
 )
+
+DELETE_KEY_FIELD = "(record id)"  # ledger key field of deletes: sent by the target's own ids
 
 
 class PushAuthError(Exception):
@@ -103,7 +110,12 @@ class Pusher:
             groups.setdefault((c.target, c.table), []).append(c)
         with connect(self.warehouse) as con:
             for (system, table), items in groups.items():
-                decisions.update(matching.decide(con, self.target(system), table, items,
+                # a delete needs no match: it addresses the record by its target key, else by
+                # external id when sent; its own key field keeps deletes in batches of their own
+                decisions.update({c.key: matching.Decision("delete", DELETE_KEY_FIELD, c.target_key)
+                                  for c in items if c.operation == "delete"})
+                decisions.update(matching.decide(con, self.target(system), table,
+                                                 [c for c in items if c.operation != "delete"],
                                                  self.config.match_accept_score))
             known = ledger.states(con, [c.key for c in changes]) if has_ledger(con) else {}
         return decisions, known
@@ -158,6 +170,7 @@ class Pusher:
         if force:
             self.limiter.unblock(system)
         pending: list[dict[str, Any]] = []  # outcomes not yet committed (written with the next claim)
+        idle = 0  # rounds in a row that found rows due but claimed none
         try:
             while deadline is None or time.monotonic() < deadline:
                 blocked_s = self.limiter.blocked_for(system)
@@ -177,14 +190,16 @@ class Pusher:
                                                         size * self.config.batches_per_claim,
                                                         self.config.lease_s)
                     if not auth and not rows:
+                        # every waiting row, also one whose time came after the claim above
                         wake = con.execute("SELECT min(not_before) FROM ops.push_ledger WHERE target = ? "
-                                           "AND state IN ('intent', 'in_doubt') AND not_before > ?",
-                                           [system, ledger.now()]).fetchall()[0][0]
+                                           "AND state IN ('intent', 'in_doubt') AND not_before IS NOT NULL",
+                                           [system]).fetchall()[0][0]
                 self._raise_auth(auth)
                 if state == "in_doubt":
                     pending = self._resolve(target, rows)
                     continue
                 if rows:
+                    idle = 0
                     pending = self._send_claimed(target, rows, size)
                     continue
                 if wake is None:
@@ -192,6 +207,9 @@ class Pusher:
                 pause = (wake - ledger.now()).total_seconds()
                 if pause > self.config.park_after_s:
                     return  # left for a later run, with its not-before time
+                idle = idle + 1 if pause <= 0 else 0
+                if idle > 3:
+                    return  # due but not claimable (held by another run): that run sends it
                 self.sleep(max(0.0, pause) + 0.001)
         finally:
             self._flush(pending)
@@ -249,9 +267,7 @@ class Pusher:
         fails as a whole with a permanent error."""
         first = rows[0]
         if first["operation"] == "delete":
-            return [self._outcome(r, "rejected", Failure(PERMANENT, "unsupported_operation"),
-                                  message=f"{target.system_name} has no delete through its connector; "
-                                          "delete the record in the target by hand") for r in rows]
+            return self._send_deletes(target, rows)
         records, ok_rows, outcomes = [], [], []
         for row in rows:
             try:
@@ -293,6 +309,106 @@ class Pusher:
                 failure, status, message, retry_after = self._why(out, result)
                 outcomes += self._failed(row, failure, status, message, retry_after)
         return outcomes
+
+    def _send_deletes(self, target: Target, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One batch of deletes: each record addressed by its target id, then one delete request
+        through the connector. Already gone counts as deleted (acknowledged)."""
+        outcomes, keyed = self._delete_keys(target, rows)
+        if not keyed:
+            return outcomes
+        ok_rows, keys = [r for r, _ in keyed], [k for _, k in keyed]
+        try:
+            out = target.delete(ok_rows[0]["table_name"], keys, ok_rows[0]["priority"])
+        except Exception as exc:  # noqa: BLE001 - connectors raise on some whole-batch problems
+            answered = [e.status for e in target.session.events if e.status is not None]
+            self.requests += len(target.session.events)
+            failure = Failure(TRANSIENT, "bad_response", in_doubt=True) if answered and answered[-1] < 300 \
+                else classify_exception(exc)
+            return outcomes + self._batch_failed(target, ok_rows, failure, answered[-1] if answered else None,
+                                                 f"{type(exc).__name__}: {exc}", None)
+        self.requests += len(out.events)
+        results = list(out.results)[:len(ok_rows)]
+        results += [None] * (len(ok_rows) - len(results))
+        failed = [r for r in results if r is None or not r.ok]
+        if len(ok_rows) > 1 and len(failed) == len(ok_rows) and len({r.error if r else None for r in failed}) == 1:
+            failure, status, message, retry_after = self._why(out, failed[0])
+            return outcomes + self._batch_failed(target, ok_rows, failure, status, message, retry_after)
+        for row, key, result in zip(ok_rows, keys, results, strict=True):
+            if result is not None and result.ok:
+                outcomes.append(self._outcome(
+                    row, "acknowledged", None, target_id=key, created=False, status=out.status_of(result),
+                    target_key=key, outcome="acknowledged_already_gone" if result.gone else None,
+                    message="the record was already gone in the target" if result.gone else None))
+            else:
+                failure, status, message, retry_after = self._why(out, result)
+                outcomes += self._failed(row, failure, status, message, retry_after)
+        return outcomes
+
+    def _delete_keys(self, target: Target, rows: list[dict[str, Any]]
+                     ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+        """(outcomes of rows that cannot be sent, (row, target id) of the others). The id is the
+        change's target key, else the live record found by external id, else the id the ledger
+        last acknowledged for the record (already deleted there is then confirmed by the target);
+        none of those is a dead letter."""
+        table = rows[0]["table_name"]
+        outcomes: list[dict[str, Any]] = []
+        keyed: list[tuple[dict[str, Any], str]] = []
+        missing: list[dict[str, Any]] = []
+        pk = target.spec(table).primary_key[0]
+        for i, row in enumerate(rows):
+            if row["target_key"]:
+                keyed.append((row, str(row["target_key"])))
+                continue
+            try:
+                found = target.lookup(table, row["golden_id"])
+                self.requests += 1
+            except LookupUnavailable:
+                found = None  # the target has no external id: only a known id can address it
+            except Exception as exc:  # noqa: BLE001 - settled per kind below
+                if isinstance(exc, Parked):
+                    failure, status, wait = Failure(TRANSIENT, "rate_limited"), None, exc.seconds
+                elif isinstance(exc, LookupFailed):
+                    failure, status, wait = classify_status(exc.status), exc.status, None
+                else:
+                    failure, status, wait = classify_exception(exc), None, None
+                message = f"look-up of the record to delete failed: {type(exc).__name__}: {exc}"
+                failure = Failure(failure.kind, failure.error_class)  # a read: nothing was applied
+                outcomes += self._failed(row, failure, status, message, wait)
+                if failure.kind == AUTH:  # the rest stay intents, unsent
+                    rest = [r for r, _ in keyed] + missing + rows[i + 1:]
+                    return outcomes + [self._outcome(r, "intent", None, refund=True, outcome="not_sent")
+                                       for r in rest], []
+                continue
+            key = (found or {}).get(pk) or (found or {}).get("id") or (found or {}).get("Id")
+            if key not in (None, ""):
+                row["target_key"] = str(key)  # a bisected batch does not look it up again
+                keyed.append((row, str(key)))
+            else:
+                missing.append(row)
+        known = self._acknowledged_ids(target.system_name, table, [r["golden_id"] for r in missing])
+        for row in missing:
+            if row["golden_id"] in known:
+                row["target_key"] = known[row["golden_id"]]
+                keyed.append((row, known[row["golden_id"]]))
+                continue
+            ext = target.external_id_field(table)
+            where = f"no record with {ext} = {row['golden_id']!r}" if ext else \
+                f"{target.system_name}.{table} has no external id field to find it by"
+            outcomes.append(self._outcome(row, "rejected", Failure(PERMANENT, "not_found"), message=(
+                f"delete of {row['golden_id']} in {target.system_name}.{table}: no target key given, "
+                f"{where}, and no write of it acknowledged before; give the target key to delete it")))
+        return outcomes, keyed
+
+    def _acknowledged_ids(self, system: str, table: str, golden_ids: list[str]) -> dict[str, str]:
+        """golden id -> the target id of its latest acknowledged write in this target table."""
+        if not golden_ids:
+            return {}
+        with connect(self.warehouse) as con:
+            rows = con.execute("""SELECT golden_id, arg_max(target_id, updated_at) FROM ops.push_ledger
+                WHERE target = ? AND table_name = ? AND state = 'acknowledged' AND target_id IS NOT NULL
+                  AND golden_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1""",
+                               [system, table, golden_ids]).fetchall()
+        return {g: str(k) for g, k in rows}
 
     def _why(self, out: WriteOutcome, result: Any) -> tuple[Failure, int | None, str, float | None]:
         retry_after = next((e.retry_after for e in reversed(out.events) if e.retry_after is not None), None)
@@ -356,7 +472,8 @@ class Pusher:
                  outcome: str | None = None, before: dict | None = None,
                  target_key: str | None = None) -> dict[str, Any]:
         return {"row": row, "state": state, "error_class": failure.error_class if failure else None,
-                "http_status": status, "error": redact(message, self.secrets) if message else None,
+                "http_status": status, "error": redact(message, self.secrets, pii=_pii(row))
+                if message else None,
                 "target_id": target_id, "created": created, "not_before": not_before,
                 "refund": 1 if refund else 0, "outcome": outcome or state,
                 "before": before, "target_key": target_key}
@@ -375,7 +492,10 @@ class Pusher:
                 else backoff(self.tries[row["idempotency_key"]], cfg.backoff_base_s, cfg.backoff_max_s,
                              self.rng)))
             try:
-                found = target.lookup(row["table_name"], row["golden_id"])
+                if row["operation"] == "delete" and row["target_key"]:
+                    found = target.lookup_id(row["table_name"], str(row["target_key"]))
+                else:
+                    found = target.lookup(row["table_name"], row["golden_id"])
                 self.requests += 1
             except LookupUnavailable:
                 out.append(self._outcome(row, "intent", None, refund=True, outcome="resend_unverifiable",
@@ -394,6 +514,18 @@ class Pusher:
                 out.append(self._outcome(row, "in_doubt", classify_exception(exc), refund=True,
                                          message=f"look-up failed: {type(exc).__name__}: {exc}",
                                          not_before=later))
+                continue
+            if row["operation"] == "delete":  # gone (deleted, archived) = the delete landed
+                if found is None:
+                    out.append(self._outcome(row, "acknowledged", None, target_id=row["target_key"],
+                                             refund=True, outcome="acknowledged_after_lookup",
+                                             message="in doubt; the record is gone from the target"))
+                else:
+                    state = "parked" if self.tries[row["idempotency_key"]] >= cfg.max_attempts else "intent"
+                    out.append(self._outcome(row, state, None, refund=True, outcome="resend", before=found,
+                                             message="in doubt; the record is still in the target: "
+                                                     "deleted again", not_before=later if state == "parked"
+                                             else None))
                 continue
             payload = self._record(target, row)
             if found is not None and same_values(_comparable(payload, found), found):
@@ -432,14 +564,15 @@ class Pusher:
                            "outcome": o["outcome"], "attempt": row["attempts"],
                            "http_status": o["http_status"], "error_class": o["error_class"],
                            "target_id": o["target_id"], "before": o["before"] or row.get("before"),
-                           "after": row["payload"], "lineage": row["lineage"], "message": o["error"]})
+                           "after": row["payload"], "lineage": row["lineage"], "message": o["error"],
+                           "sensitive": row.get("sensitive")})
             if o["state"] == "rejected":
                 dead.append({"idempotency_key": row["idempotency_key"], "target": row["target"],
                              "table_name": row["table_name"], "entity": row["entity"],
                              "golden_id": row["golden_id"], "version": row["version"],
                              "operation": row["operation"], "payload_hash": row["version"],
                              "error_class": o["error_class"], "http_status": o["http_status"],
-                             "message": o["error"], "attempts": row["attempts"]})
+                             "message": o["error"], "attempts": row["attempts"], "pii": _pii(row)})
         ledger.settle(con, updates)
         audit.write(con, audits, self.secrets)
         dlq.add(con, dead, self.secrets)
@@ -540,8 +673,17 @@ def _unknown(catalog: Catalog, c: Change) -> str | None:
     return None
 
 
+def _pii(row: dict[str, Any]) -> list[Any]:
+    """The personal-data values of a claimed ledger row (masked in every message)."""
+    return pii_values(row.get("payload"), row.get("sensitive") or [])
+
+
 def _leaks(c: Change, secrets: list[str]) -> str | None:
-    """A payload carrying a credential is never sent (nor stored): it is dead-lettered."""
+    """A payload carrying a credential is never sent (nor stored): it is dead-lettered; nor is
+    one carrying PII masks (a scrubbed ledger payload instead of the golden record's values)."""
+    if masked := masked_fields(c.payload):
+        return f"the payload holds masked personal data in {masked} instead of values; rebuild it " \
+               "from the golden record"
     text = canonical_json(c.payload)
     if any(value in text for value in secrets):
         return "the payload contains the value of a secret (an environment variable holding a " \

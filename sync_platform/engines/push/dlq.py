@@ -4,11 +4,15 @@ message (secrets redacted) and attempts; listed, replayed or discarded by a pers
 Replay rebuilds each payload from the *current* golden record through a callable the caller
 passes (so a fix upstream is picked up and the engine stays independent of rendering), pushes it
 again, and marks the dead letter replayed: replaying the same dead letters again is a no-op.
+The ledger keeps no personal data once a write settles (redact.py): a rebuilt payload that still
+holds PII masks (e.g. the ledger's own, with no renderer) is refused with `MaskedPayload`, and
+nothing is replayed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from sync_platform.engines.push.ledger import now
-from sync_platform.engines.push.redact import redact
+from sync_platform.engines.push.redact import MaskedPayload, masked_fields, redact
 from sync_platform.engines.push.tables import connect, exists, transaction
 
 COLUMNS = ("dlq_id", "idempotency_key", "target", "table_name", "entity", "golden_id", "version",
@@ -38,7 +42,7 @@ def add(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]],
     for r in rows:
         seed = f"{r.get('idempotency_key')}|{r.get('golden_id')}|{r.get('payload_hash')}|{at.isoformat()}"
         r["dlq_id"] = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        r["message"] = redact(r.get("message"), secrets)
+        r["message"] = redact(r.get("message"), secrets, pii=r.pop("pii", None) or ())
     text = [c for c in COLUMNS if c not in ("http_status", "attempts", "created_at", "resolved_at")]
     table = pa.table({
         **{k: pa.array([r.get(k) for r in rows], pa.string()) for k in text},
@@ -88,7 +92,7 @@ def discard(warehouse: Path | str, ids: Sequence[str] | None = None, target: str
 def replay(catalog: Any, rebuild: Rebuild, ids: Sequence[str] | None = None,
            target: str | None = None, **push_options: Any) -> dict[str, Any]:
     """Push open dead letters again from their current golden record; returns a summary."""
-    from sync_platform.engines.push.changes import Change
+    from sync_platform.engines.push.changes import Change, canonical_json
     from sync_platform.engines.push.deliver import push
 
     warehouse = push_options.pop("warehouse", None) or catalog.warehouse_path
@@ -96,8 +100,8 @@ def replay(catalog: Any, rebuild: Rebuild, ids: Sequence[str] | None = None,
     if not chosen:
         return {"replayed": 0, "gone": 0, "report": None}
     with connect(warehouse, read_only=True) as con:
-        meta = {k: (p, f, t) for k, p, f, t in con.execute(
-            "SELECT idempotency_key, priority, flow, target_key FROM ops.push_ledger "
+        meta = {k: (p, f, t, s) for k, p, f, t, s in con.execute(
+            "SELECT idempotency_key, priority, flow, target_key, sensitive FROM ops.push_ledger "
             "WHERE idempotency_key IN (SELECT unnest(?::VARCHAR[]))",
             [[r["idempotency_key"] for r in chosen]]).fetchall()}
     changes, gone, keys = [], [], []
@@ -106,19 +110,28 @@ def replay(catalog: Any, rebuild: Rebuild, ids: Sequence[str] | None = None,
         if payload is None:
             gone.append(row["dlq_id"])
             continue
-        priority, flow, target_key = meta.get(row["idempotency_key"], ("normal", None, None))
+        masked = masked_fields(payload)
+        if masked:
+            raise MaskedPayload(
+                f"dead letter {row['dlq_id']} ({row['target']}.{row['table_name']} {row['golden_id']}): "
+                f"the payload to replay holds masked personal data in {masked} (the ledger scrubs "
+                "personal data once a write settles); replay it with a rebuild from the golden record "
+                "(`sync-platform dlq replay --renderer module:function`); nothing was replayed")
+        priority, flow, target_key, fields = meta.get(row["idempotency_key"], ("normal", None, None, None))
         change = Change(target=row["target"], table=row["table_name"], entity=row["entity"],
                         golden_id=row["golden_id"], operation=row["operation"] or "update",
                         payload=payload, target_key=target_key, priority=priority or "normal",
-                        flow=flow)
+                        flow=flow, sensitive=json.loads(fields) if fields else [])
         changes.append(change)
         keys.append((row["dlq_id"], change.key))
     with transaction(warehouse) as con:
         # the same payload again (nothing changed upstream): the target may have been fixed, so
         # the rejected ledger row is re-opened instead of being ignored as already recorded
-        con.execute("UPDATE ops.push_ledger SET state = 'intent', not_before = NULL, updated_at = ? "
-                    "WHERE state = 'rejected' AND idempotency_key IN (SELECT unnest(?::VARCHAR[]))",
-                    [now(), [k for _, k in keys]])
+        # (with the payload put back: the settled row's personal data was scrubbed)
+        for change in changes:
+            con.execute("UPDATE ops.push_ledger SET state = 'intent', not_before = NULL, updated_at = ?, "
+                        "payload = ? WHERE state = 'rejected' AND idempotency_key = ?",
+                        [now(), canonical_json(change.payload), change.key])
         for dlq_id, key in keys:
             con.execute("UPDATE ops.dead_letters SET status = 'replayed', resolved_at = ?, "
                         "resolution = ? WHERE dlq_id = ? AND status = 'open'",
@@ -133,8 +146,8 @@ def replay(catalog: Any, rebuild: Rebuild, ids: Sequence[str] | None = None,
 
 def ledger_payload(warehouse: Path | str) -> Rebuild:
     """A rebuild for the CLI when no renderer is given: the newest payload the ledger holds for
-    the record and target (a later push of the fixed golden record), else the dead one."""
-    import json
+    the record and target (a later push of the fixed golden record), else the dead one. A settled
+    payload with personal data holds masks: `replay` refuses it (MaskedPayload)."""
 
     def rebuild(row: dict[str, Any]) -> dict[str, Any] | None:
         with connect(warehouse, read_only=True) as con:

@@ -11,6 +11,11 @@ run looks the record up in the target by external id and marks it acknowledged w
 already holds the payload, or sends it again (writes are upserts by external id, so a resend
 cannot duplicate). Claims are one UPDATE ... RETURNING inside a DuckDB transaction, so two
 overlapping runs never send the same row.
+
+Personal data (redact.py): `sensitive` names the payload fields holding personal data. The clear
+payload is kept while the write is open (a resume needs it); when the row settles in a FINAL
+state its sensitive values (and `before`'s) are replaced by their masks in the same transaction.
+`before` and `lineage` hold masks from the start (nothing sent needs them).
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ import duckdb
 import pyarrow as pa
 
 from sync_platform.engines.push.changes import PRIORITY_RANK, Change, canonical_json
+from sync_platform.engines.push.redact import mask_fields, mask_pii, pii_values
 
 FINAL = ("acknowledged", "rejected", "superseded", "skipped")
 OPEN = ("intent", "parked", "held", "review", "in_doubt", "sent")
 LEDGER_COLUMNS = ("idempotency_key", "target", "table_name", "entity", "flow", "golden_id",
                   "version", "operation", "target_key", "key_field", "priority", "payload",
                   "lineage", "before", "state", "attempts", "target_id", "error_class",
-                  "http_status", "error", "not_before", "owner", "approval_id")
+                  "http_status", "error", "not_before", "owner", "approval_id", "sensitive")
 
 
 def now() -> datetime:
@@ -61,6 +67,26 @@ def owner_alive(owner: str | None) -> bool:
     return True
 
 
+def scrub(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> int:
+    """Mask the sensitive payload and `before` values of the settled rows among `keys`."""
+    keys = list(keys)
+    if not keys:
+        return 0
+    rows = con.execute("""SELECT idempotency_key, payload, "before", sensitive FROM ops.push_ledger
+        WHERE sensitive IS NOT NULL AND state IN (SELECT unnest(?::VARCHAR[]))
+          AND idempotency_key IN (SELECT unnest(?::VARCHAR[]))""", [list(FINAL), keys]).fetchall()
+    changed = 0
+    for key, payload, before, sensitive in rows:
+        fields = json.loads(sensitive)
+        clean = canonical_json(mask_fields(json.loads(payload), fields)) if payload else payload
+        clean_before = canonical_json(mask_fields(json.loads(before), fields)) if before else before
+        if (clean, clean_before) != (payload, before):
+            con.execute('UPDATE ops.push_ledger SET payload = ?, "before" = ? WHERE idempotency_key = ?',
+                        [clean, clean_before, key])
+            changed += 1
+    return changed
+
+
 def record(con: duckdb.DuckDBPyConnection, changes: Sequence[Change], run_id: str,
            key_fields: dict[str, str | None], state: str = "intent",
            approval_id: str | None = None) -> int:
@@ -69,6 +95,7 @@ def record(con: duckdb.DuckDBPyConnection, changes: Sequence[Change], run_id: st
     if not changes:
         return 0
     at = now()
+    final = state in FINAL
     table = pa.table({
         "idempotency_key": [c.key for c in changes],
         "target": [c.target for c in changes], "table_name": [c.table for c in changes],
@@ -79,9 +106,14 @@ def record(con: duckdb.DuckDBPyConnection, changes: Sequence[Change], run_id: st
         "key_field": [key_fields.get(c.key) for c in changes],
         "priority": [c.priority for c in changes],
         "priority_rank": pa.array([PRIORITY_RANK[c.priority] for c in changes], pa.int32()),
-        "payload": [canonical_json(c.payload) for c in changes],
-        "lineage": [canonical_json(c.lineage) for c in changes],
-        "before": [canonical_json(c.before) if c.before is not None else None for c in changes],
+        "payload": [canonical_json(mask_fields(c.payload, c.sensitive) if final else c.payload)
+                    for c in changes],
+        "lineage": [canonical_json(mask_pii(c.lineage, pii_values(c.payload, c.sensitive)))
+                    for c in changes],
+        "before": [canonical_json(mask_fields(c.before, c.sensitive)) if c.before is not None else None
+                   for c in changes],
+        "sensitive": [canonical_json(sorted(set(c.sensitive))) if c.sensitive else None
+                      for c in changes],
         "ord": pa.array(range(len(changes)), pa.int64()),
     })
     con.register("incoming_changes", table)
@@ -91,21 +123,23 @@ def record(con: duckdb.DuckDBPyConnection, changes: Sequence[Change], run_id: st
             INSERT OR IGNORE INTO ops.push_ledger (idempotency_key, seq, run_id, target, table_name,
                 entity, flow, golden_id, version, operation, target_key, key_field, priority,
                 priority_rank, payload, payload_hash, lineage, "before", state, attempts,
-                approval_id, created_at, updated_at)
+                approval_id, created_at, updated_at, sensitive)
             SELECT idempotency_key, nextval('ops.push_ledger_seq'), ?, target, table_name, entity,
                 flow, golden_id, version, operation, target_key, key_field, priority, priority_rank,
-                payload, version, lineage, "before", ?, 0, ?, ?, ?
+                payload, version, lineage, "before", ?, 0, ?, ?, ?, sensitive
             FROM (SELECT * FROM incoming_changes ORDER BY ord)""", [run_id, state, approval_id, at, at])
         added = con.execute("SELECT count(*) FROM ops.push_ledger").fetchall()[0][0] - before
         if state == "superseded":
             return int(added)
-        con.execute("""
+        gone = con.execute("""
             UPDATE ops.push_ledger l SET state = 'superseded', updated_at = ?,
                 error = 'a newer version of the record was pushed before this one was sent'
             FROM incoming_changes i
             WHERE l.target = i.target AND l.table_name = i.table_name AND l.golden_id = i.golden_id
               AND l.idempotency_key <> i.idempotency_key
-              AND l.state IN ('intent', 'parked', 'held', 'review')""", [at])
+              AND l.state IN ('intent', 'parked', 'held', 'review')
+            RETURNING l.idempotency_key""", [at]).fetchall()
+        scrub(con, [r[0] for r in gone])
     finally:
         con.unregister("incoming_changes")
     return int(added)
@@ -155,14 +189,15 @@ def claim(con: duckdb.DuckDBPyConnection, owner: str, target: str, limit: int, l
               AND state = ? AND (not_before IS NULL OR not_before <= ?)
             ORDER BY priority_rank, seq LIMIT ?)
         RETURNING idempotency_key, seq, target, table_name, entity, golden_id, version, operation,
-            target_key, key_field, priority, payload, lineage, "before", attempts""",
+            target_key, key_field, priority, payload, lineage, "before", attempts, sensitive""",
         [owner, at + timedelta(seconds=lease_s), at, owner.rsplit(":", 1)[-1], target, table_name,
          key_field, state, at, limit]).fetchall()
     names = ("idempotency_key", "seq", "target", "table_name", "entity", "golden_id", "version",
              "operation", "target_key", "key_field", "priority", "payload", "lineage", "before",
-             "attempts")
+             "attempts", "sensitive")
     out = [dict(zip(names, r, strict=True)) for r in rows]
     for row in out:
+        row["sensitive"] = json.loads(row["sensitive"]) if row["sensitive"] else []
         row["payload"] = json.loads(row["payload"])
         row["lineage"] = json.loads(row["lineage"] or "{}")
         row["before"] = json.loads(row["before"]) if row["before"] else None
@@ -211,6 +246,7 @@ def settle(con: duckdb.DuckDBPyConnection, updates: list[dict[str, Any]]) -> Non
             FROM settled s WHERE l.idempotency_key = s.idempotency_key""", [at])
     finally:
         con.unregister("settled")
+    scrub(con, [u["idempotency_key"] for u in updates if u["state"] in FINAL])
 
 
 def summary(con: duckdb.DuckDBPyConnection, keys: Iterable[str] | None = None) -> dict[str, int]:

@@ -51,15 +51,16 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
     out: dict[str, Decision] = {}
     pending: list[Change] = []
     for c in changes:
+        if c.operation == "delete":
+            out[c.key] = Decision("delete", address or ext or pk, c.target_key)
+            continue
         if ext is None:  # the target cannot hold a golden id: only known records are updated
             out[c.key] = Decision("update", address or pk, c.target_key) if (
                 c.target_key or c.operation == "update") else Decision(
                 c.operation, None, review=f"{target.system_name}.{table} has no external id field: "
                 "a create could not be matched later; give the target key")
             continue
-        if c.operation == "delete":
-            out[c.key] = Decision("delete", address or ext, c.target_key)
-        elif c.target_key:
+        if c.target_key:
             out[c.key] = Decision("update", address or ext, c.target_key)
         elif c.operation == "update" and not target.spec(table).match_fields:
             out[c.key] = Decision("update", ext)

@@ -1,5 +1,6 @@
 """`ops.push_review`: creates the push did not dare to make (an uncertain match), and their
-decisions: create a new record, match an existing one, or skip the write."""
+decisions: create a new record, match an existing one, or skip the write. Personal data of the
+change (its `sensitive` values) is masked in the reason and candidates (redact.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import duckdb
 from sync_platform.engines.catalog.models import Catalog
 from sync_platform.engines.push import ledger
 from sync_platform.engines.push.changes import Change
-from sync_platform.engines.push.redact import redact
+from sync_platform.engines.push.redact import pii_values, redact
 from sync_platform.engines.push.tables import transaction
 from sync_platform.engines.push.targets import Target
 
@@ -22,11 +23,12 @@ def add(con: duckdb.DuckDBPyConnection, reviews: Sequence[Change], decisions: di
         at: datetime) -> None:
     for c in reviews:
         d = decisions[c.key]
+        pii = pii_values(c.payload, c.sensitive)
         con.execute("""INSERT OR IGNORE INTO ops.push_review (idempotency_key, target, table_name,
                 entity, golden_id, reason, candidates, status, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)""",
-                    [c.key, c.target, c.table, c.entity, c.golden_id, d.review,
-                     redact(str(d.candidates)), at])
+                    [c.key, c.target, c.table, c.entity, c.golden_id, redact(d.review, pii=pii),
+                     redact(str(d.candidates), pii=pii), at])
 
 
 def decide_review(catalog: Catalog, key: str, action: str, target_key: str | None = None,
@@ -46,6 +48,7 @@ def decide_review(catalog: Catalog, key: str, action: str, target_key: str | Non
         if action == "skip":
             con.execute("UPDATE ops.push_ledger SET state = 'skipped', updated_at = ?, error = ? "
                         "WHERE idempotency_key = ?", [ledger.now(), f"skipped in review by {by}", key])
+            ledger.scrub(con, [key])
         else:
             key_field = target.key_field(table) if action == "create" else \
                 (target.address_field(table) or target.key_field(table))

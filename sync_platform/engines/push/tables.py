@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS ops.push_ledger (
     state VARCHAR, attempts INTEGER DEFAULT 0, not_before TIMESTAMP, owner VARCHAR,
     lease_until TIMESTAMP, target_id VARCHAR, created BOOLEAN, error_class VARCHAR,
     http_status INTEGER, error VARCHAR, approval_id VARCHAR,
-    created_at TIMESTAMP, updated_at TIMESTAMP);
+    created_at TIMESTAMP, updated_at TIMESTAMP, sensitive VARCHAR);
 CREATE TABLE IF NOT EXISTS ops.dead_letters (
     dlq_id VARCHAR PRIMARY KEY, idempotency_key VARCHAR, target VARCHAR, table_name VARCHAR,
     entity VARCHAR, golden_id VARCHAR, version VARCHAR, operation VARCHAR, payload_hash VARCHAR,

@@ -1,6 +1,7 @@
 """How the push reaches one target: the connector's own batch write, through a session that takes
 a rate-limit token per request and remembers what each request answered; plus a live look-up
-of one record by external id (used to resolve writes whose outcome is in doubt).
+of one record by external id (used to resolve writes whose outcome is in doubt). Deletes go
+through the connectors' own `delete()` by the target's record ids, the same way.
 
 Writes reuse the connectors' `write()` of each REST style / SQL / files, with a session that does
 not retry by itself: retries belong to the ledger-aware loop in deliver.py.
@@ -197,6 +198,65 @@ class Target:
         body = response.json()
         if preset == "hubspot":
             return dict(body.get("properties") or {}, id=body.get("id"))
+        body.pop("attributes", None)
+        return body
+
+    def delete(self, table: str, keys: list[str], priority: str) -> WriteOutcome:
+        """Delete records by their ids (primary key values) through the connector's delete."""
+        spec = self.spec(table)
+        self.session.priority = priority
+        self.session.events = []
+        if isinstance(self.system, RestSystem):
+            results = self.connector.preset.delete(self.session, spec, keys)
+        else:
+            if self.limiter is not None:
+                self.limiter.acquire(self.system_name, priority, max_wait_s=self.session.max_wait_s)
+            results = self.connector.delete(table, keys)
+        return WriteOutcome(results, list(self.session.events))
+
+    def lookup_id(self, table: str, key: str) -> dict[str, Any] | None:
+        """The target's live record whose own id is `key` (None: not there, deleted or archived)."""
+        spec = self.spec(table)
+        if isinstance(self.system, SqlSystem):
+            from sync_platform.engines.connectors.sql import key_values
+
+            engine = self.connector.engine()
+            try:
+                target = sa.Table(spec.source, sa.MetaData(), schema=self.system.connection.db_schema,
+                                  autoload_with=engine)
+                columns = [target.c[k] for k in spec.primary_key]
+                try:
+                    values = key_values(columns, key)
+                except ValueError:
+                    return None
+                with engine.connect() as conn:
+                    row = conn.execute(sa.select(target).where(
+                        *[c == v for c, v in zip(columns, values, strict=True)])).first()
+                return dict(row._mapping) if row is not None else None
+            finally:
+                engine.dispose()
+        preset = getattr(self.system, "preset", None)
+        value = quote(key, safe="")
+        if preset == "salesforce":
+            url = self.connector.preset.url(f"{self.connector.preset.API}/sobjects/{spec.source}/{value}")
+        elif preset == "hubspot":
+            url = self.connector.preset.url(f"crm/v3/objects/{spec.source}/{value}")
+        elif preset == "shopify":
+            url = self.connector.preset.url(f"{self.connector.preset.API}/{spec.source}/{value}.json")
+        else:
+            raise LookupUnavailable(f"{self.system_name} has no look-up by record id")
+        self.session.events = []
+        response = self.session.get(url)
+        if response.status_code in (404, 410):
+            return None
+        if response.status_code >= 300:
+            raise LookupFailed(response.status_code, redact(f"look-up of id {key!r} in {self.system_name}."
+                                                            f"{table}: HTTP {response.status_code}"))
+        body = response.json()
+        if preset == "hubspot":
+            return dict(body.get("properties") or {}, id=body.get("id"))
+        if preset == "shopify":
+            return dict(body.get(spec.source.rstrip("s")) or body)
         body.pop("attributes", None)
         return body
 

@@ -1,7 +1,9 @@
 """The `crm` system: a Salesforce REST API look-alike (Account, Contact) over a record store.
 
 Supported: SOQL subset on /query and /queryAll with stateless keyset locators, describe,
-record GET, upsert by external id (single and composite), limits. Salesforce-style 18-char ids.
+record GET, upsert by external id (single and composite), composite delete (records go to the
+recycle bin: IsDeleted = true, seen by queryAll only), limits. Salesforce-style 18-char ids.
+Upserts by external id do not match records in the recycle bin (a new record is created).
 """
 
 from __future__ import annotations
@@ -225,6 +227,7 @@ class CrmApi(RestApi):
                    self.get_by_external_id)
         self.route("PATCH", f"{API}/composite/sobjects/(?P<obj>\\w+)/(?P<field>\\w+)",
                    self.upsert_many)
+        self.route("DELETE", f"{API}/composite/sobjects/?", self.delete_many)
         self.route("GET", f"{API}/limits/?", self.limits)
 
     # -- styles --------------------------------------------------------------------------------
@@ -330,7 +333,7 @@ class CrmApi(RestApi):
         with self.store.reading() as conn:
             specs = field_specs(conn, obj)
             self._check_ext_field(obj, specs, req.match.group("field"))
-            rec = RecordStore.find(conn, obj, "ext_key", unquote(req.match.group("value")))
+            rec = RecordStore.find(conn, obj, "ext_key", unquote(req.match.group("value")), live=True)
             if rec is None or rec.deleted:
                 raise _err(404, "NOT_FOUND", "The requested resource does not exist")
             return Response(200, render(rec, list(specs)))
@@ -398,8 +401,12 @@ class CrmApi(RestApi):
                 return ({"success": False, "errors": [{
                     "statusCode": "NOT_FOUND", "message": "Provided external ID field does not "
                     "exist or is not accessible: " + value, "fields": []}]}, 404)
+            if existing.deleted:
+                return ({"success": False, "errors": [{
+                    "statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted",
+                    "fields": []}]}, 404)
         else:
-            existing = RecordStore.find(conn, obj, "ext_key", value)
+            existing = RecordStore.find(conn, obj, "ext_key", value, live=True)
         values = {k: v for k, v in values.items() if k != "attributes"}
         if field != "Id" and values.get(field, value) != value:
             values[field] = value
@@ -481,6 +488,48 @@ class CrmApi(RestApi):
                     check = self._one_check(conn, obj, specs, field, rec, ts)[0]
                     results.append(self._upsert(conn, obj, specs, field, str(rec.get(field)),
                                                 rec, ts)[0] if check["success"] else check)
+        return Response(200, results)
+
+    def delete_many(self, req: Request) -> Response:
+        """DELETE /composite/sobjects?ids=..&allOrNone=..: up to 200 ids of any object; each one
+        answers success, ENTITY_IS_DELETED (already in the recycle bin), INVALID_CROSS_REFERENCE_KEY
+        (no such record) or MALFORMED_ID, in the order given."""
+        ids = [i.strip() for i in (req.param("ids") or "").split(",") if i.strip()]
+        if not ids:
+            raise _err(400, "MISSING_ARGUMENT", "ids parameter not specified")
+        if len(ids) > 200:
+            raise _err(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
+                                                 "200 records into this call")
+        all_or_none = (req.param("allOrNone", "false") or "").lower() == "true"
+        with self.store.transaction() as conn:
+            ts = RecordStore.next_timestamp(conn, OBJECTS)
+            results: list[dict[str, Any]] = []
+            doomed = []
+            for rec_id in ids:
+                obj = next((o for o, prefix in OBJECTS.items() if rec_id.startswith(prefix)), None)
+                rec = RecordStore.get(conn, obj, rec_id) if obj else None
+                if obj is None or not re.fullmatch(r"[A-Za-z0-9]{18}", rec_id):
+                    error = ("MALFORMED_ID", f"malformed id {rec_id}")
+                elif rec is None:
+                    error = ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+                elif rec.deleted:
+                    error = ("ENTITY_IS_DELETED", "entity is deleted")
+                else:
+                    results.append({"id": rec_id, "success": True, "errors": []})
+                    doomed.append(rec)
+                    continue
+                results.append({"id": None, "success": False, "errors": [
+                    {"statusCode": error[0], "message": error[1], "fields": []}]})
+            if all_or_none and len(doomed) < len(ids):
+                rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "fields": [],
+                          "message": "Record rolled back because not all records were valid and "
+                                     "the request was using AllOrNone header"}
+                return Response(200, [r if not r["success"] else {"id": None, "success": False,
+                                                                  "errors": [rolled]}
+                                      for r in results])
+            for rec in doomed:  # to the recycle bin: a tombstone with a fresh modified time
+                rec.deleted = True
+                RecordStore.update(conn, rec, ts)
         return Response(200, results)
 
     def _one_check(self, conn, obj: str, specs: dict, field: str, rec: Any, ts: int

@@ -1,7 +1,8 @@
 """The `marketing` system: a HubSpot CRM v3 API look-alike (companies, contacts).
 
 Supported: object list with cursor paging, single GET, search on modified time (and simple
-property equality), batch upsert by a unique property with 207 partial errors, properties.
+property equality), batch upsert by a unique property with 207 partial errors, batch archive
+(204; unknown or already archived ids are ignored), properties.
 Simplification: without `properties`, list/search return all properties (HubSpot returns a
 default subset). Archived records are listed only with archived=true, never in search.
 """
@@ -97,6 +98,17 @@ def render(rec: Record, props: list[str] | None = None) -> dict[str, Any]:
     return out
 
 
+def _batch_inputs(req: Request) -> list:
+    """The `inputs` of a batch request body (at most 100), or a 400 as HubSpot answers."""
+    body = req.json()
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list):
+        raise _error(400, "Invalid input JSON: expected {\"inputs\": [...]}")
+    if len(inputs) > 100:
+        raise _error(400, "Batch input limit exceeded: at most 100 inputs are allowed")
+    return inputs
+
+
 def _error(status: int, message: str, category: str = "VALIDATION_ERROR", **extra: Any
            ) -> ApiError:
     return ApiError(status, {"status": "error", "message": message,
@@ -135,6 +147,7 @@ class MarketingApi(RestApi):
         self.route("GET", f"/crm/v3/objects/{obj}/?", self.list_objects)
         self.route("POST", f"/crm/v3/objects/{obj}/search/?", self.search)
         self.route("POST", f"/crm/v3/objects/{obj}/batch/upsert/?", self.batch_upsert)
+        self.route("POST", f"/crm/v3/objects/{obj}/batch/archive/?", self.batch_archive)
         self.route("GET", f"/crm/v3/objects/{obj}/(?P<id>[^/]+)", self.get_object)
         self.route("GET", f"/crm/v3/properties/{obj}/?", self.properties)
 
@@ -303,13 +316,7 @@ class MarketingApi(RestApi):
     # -- writes --------------------------------------------------------------------------------
 
     def batch_upsert(self, req: Request) -> Response:
-        obj = req.match.group("obj")
-        body = req.json()
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list):
-            raise _error(400, "Invalid input JSON: expected {\"inputs\": [...]}")
-        if len(inputs) > 100:
-            raise _error(400, "Batch input limit exceeded: at most 100 inputs are allowed")
+        obj, inputs = req.match.group("obj"), _batch_inputs(req)
         started = now_ms()
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
@@ -336,6 +343,26 @@ class MarketingApi(RestApi):
                                      "correlationId": "00000000-0000-4000-8000-000000000004"})
             return Response(207, out)
         return Response(200, out)
+
+    def batch_archive(self, req: Request) -> Response:
+        """POST /crm/v3/objects/{obj}/batch/archive {"inputs": [{"id": ..}]}: archive by record id.
+        Answers 204 with no body; archived records leave lists and search and are listed with
+        archived=true (with a fresh updatedAt, so the archived sweep picks them up)."""
+        obj, inputs = req.match.group("obj"), _batch_inputs(req)
+        ids = []
+        for item in inputs:
+            ident = item.get("id") if isinstance(item, dict) else None
+            if isinstance(ident, bool) or not isinstance(ident, str | int) or str(ident) == "":
+                raise _error(400, "Invalid input JSON: each input must be {\"id\": \"<record id>\"}")
+            ids.append(str(ident))
+        with self.store.transaction() as conn:
+            ts = RecordStore.next_timestamp(conn, OBJECTS)
+            for ident in dict.fromkeys(ids):
+                rec = RecordStore.get(conn, obj, ident)
+                if rec is not None and not rec.deleted:
+                    rec.deleted = True
+                    RecordStore.update(conn, rec, ts)
+        return Response(204)
 
     @staticmethod
     def _check(obj: str, specs: dict, item: Any) -> str | None:

@@ -11,6 +11,7 @@ payroll is_active=0, shop product status archived; warehouse has no delete flag,
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -601,3 +602,81 @@ def _hr(ctx: _Ctx) -> None:
         hr_files.write_delta(folder, columns, rows)
     ctx.report.record_all("hr", "employees", edit_ids, new_ids,
                            del_ids)
+
+
+# -- schema drift between runs (no record edits) ----------------------------------------------
+
+_SQL_SYSTEMS = {"accounting": "accounting_url", "payroll": "payroll_url", "warehouse": "warehouse_url"}
+
+
+def _rest_spec(system: str, name: str, ftype: str) -> dict[str, Any]:
+    if system == "crm":
+        return {"name": name, "label": name.removesuffix("__c").replace("_", " ").strip().title(),
+                "type": ftype, "externalId": False, "custom": True, "nillable": True,
+                "updateable": True, "createable": True, "length": 255 if ftype == "string" else 0}
+    if system == "marketing":
+        return {"name": name, "label": name.replace("_", " ").strip().title(), "type": ftype,
+                "fieldType": "number" if ftype == "number" else "text", "groupName": "information",
+                "hasUniqueValue": False, "hubspotDefined": False,
+                "modificationMetadata": {"readOnlyValue": False, "archivable": True}}
+    return {"name": name, "type": ftype}
+
+
+def add_field(sb: Sandbox, system: str, obj: str, name: str, ftype: str = "string") -> bool:
+    """Add field `name` to `obj` (a REST object such as `Contact`, or a SQL table) of `system`;
+    False when it exists. CRM custom fields end in `__c`; types are the system's own."""
+    if system in _SQL_SYSTEMS:
+        engine = sql_systems.make_engine(getattr(sb, _SQL_SYSTEMS[system]))
+        try:
+            with engine.begin() as conn:
+                had = name in Table(obj, MetaData(), autoload_with=conn).c
+                _ensure_column(conn, obj, name)
+        finally:
+            engine.dispose()
+        return not had
+    with sb.store(system).transaction() as conn:
+        return RecordStore.add_field(conn, obj, _rest_spec(system, name, ftype))
+
+
+def drop_field(sb: Sandbox, system: str, obj: str, name: str) -> bool:
+    """Remove field `name` (and its values) from `obj` of `system`; False when it is not there."""
+    return _alter_field(sb, system, obj, name, None)
+
+
+def rename_field(sb: Sandbox, system: str, obj: str, name: str, new_name: str) -> bool:
+    """Rename field `name` of `obj` to `new_name`, keeping the values; False when it is not there."""
+    return _alter_field(sb, system, obj, name, new_name)
+
+
+def _alter_field(sb: Sandbox, system: str, obj: str, name: str, new_name: str | None) -> bool:
+    if system in _SQL_SYSTEMS:
+        engine = sql_systems.make_engine(getattr(sb, _SQL_SYSTEMS[system]))
+        try:
+            with engine.begin() as conn:
+                if name not in Table(obj, MetaData(), autoload_with=conn).c:
+                    return False
+                q = conn.dialect.identifier_preparer.quote
+                change = f"RENAME COLUMN {q(name)} TO {q(new_name)}" if new_name else f"DROP COLUMN {q(name)}"
+                conn.execute(text(f"ALTER TABLE {q(obj)} {change}"))
+        finally:
+            engine.dispose()
+        return True
+    with sb.store(system).transaction() as conn:
+        found = conn.execute("SELECT spec FROM fields WHERE object = ? AND name = ?", (obj, name)).fetchone()
+        if found is None:
+            return False
+        if new_name:
+            spec = {**json.loads(found[0]), "name": new_name}
+            conn.execute("UPDATE fields SET name = ?, spec = ? WHERE object = ? AND name = ?",
+                         (new_name, json.dumps(spec), obj, name))
+        else:
+            conn.execute("DELETE FROM fields WHERE object = ? AND name = ?", (obj, name))
+        rows = conn.execute("SELECT rid, data FROM records WHERE object = ?", (obj,)).fetchall()
+        for rid, data in rows:
+            values = json.loads(data)
+            if name in values:
+                value = values.pop(name)
+                if new_name:
+                    values[new_name] = value
+                conn.execute("UPDATE records SET data = ? WHERE rid = ?", (json.dumps(values), rid))
+    return True

@@ -1,7 +1,7 @@
 """The `shop` system: a Shopify Admin REST API look-alike (products, variants, inventory).
 
 Supported: products list with Link-header cursor paging and updated_at_min, product count and
-GET, variant GET/PUT, locations, inventory_levels/set (one location; the variant's
+GET and DELETE (gone for good with its variants; 404 afterwards), variant GET/PUT, locations, inventory_levels/set (one location; the variant's
 inventory_quantity follows it). Timestamps have second precision like Shopify's.
 Simplification: when page_info is given, other filters are taken from the cursor and ignored.
 """
@@ -105,6 +105,7 @@ class ShopApi(RestApi):
         self.route("GET", f"{base}/products\\.json", self.products)
         self.route("GET", f"{base}/products/count\\.json", self.count)
         self.route("GET", f"{base}/products/(?P<id>\\d+)\\.json", self.product)
+        self.route("DELETE", f"{base}/products/(?P<id>\\d+)\\.json", self.delete_product)
         self.route("GET", f"{base}/variants/(?P<id>\\d+)\\.json", self.variant)
         self.route("PUT", f"{base}/variants/(?P<id>\\d+)\\.json", self.update_variant)
         self.route("GET", f"{base}/locations\\.json", self.locations)
@@ -198,6 +199,16 @@ class ShopApi(RestApi):
                 raise _errors(404, "Not Found")
             variants = RecordStore.children(conn, "variant", [p.id])
         return Response(200, {"product": render_product(p, variants)})
+
+    def delete_product(self, req: Request) -> Response:
+        """DELETE /products/{id}.json: the product and its variants are removed (200 {})."""
+        with self.store.transaction() as conn:
+            p = RecordStore.get(conn, "product", req.match.group("id"))
+            if p is None:
+                raise _errors(404, "Not Found")
+            RecordStore.remove(conn, "variant", [v.id for v in RecordStore.children(conn, "variant", [p.id])])
+            RecordStore.remove(conn, "product", [p.id])
+        return Response(200, {})
 
     # -- variants and inventory ----------------------------------------------------------------
 

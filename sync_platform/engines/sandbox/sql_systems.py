@@ -1,7 +1,9 @@
 """The SQL systems, written with SQLAlchemy Core so the same code targets SQLite and PostgreSQL.
 
-- accounting: QuickBooks-style `customers` and `invoices` (soft delete = Active 0).
-- payroll: target table `employees` with ~60% of HR employees as legacy rows (external_id NULL).
+- accounting: QuickBooks-style `customers` and `invoices` (soft delete = Active 0); customers
+  carry a nullable `sync_external_id` the platform writes its golden id to (NULL when seeded).
+- payroll: target table `employees` with ~60% of HR employees as legacy rows (external_id NULL);
+  `start_date` must be NULL or a real ISO date (CHECK constraint, like a typed column would).
 - warehouse: `products` and `inventory_levels` (sku, location) with on-hand quantities.
 Fault injection does not apply to these systems.
 """
@@ -13,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import (
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -53,6 +56,7 @@ customers = Table(
     Column("Active", Integer, nullable=False), Column("Balance", Numeric(12, 2)),
     Column("CurrencyRef", String(3)), Column("CreateTime", DateTime),
     Column("LastUpdatedTime", DateTime, index=True),
+    Column("sync_external_id", String(64), nullable=True),
 )
 invoices = Table(
     "invoices", accounting_meta,
@@ -71,6 +75,10 @@ payroll_employees = Table(
     Column("first_name", Text), Column("last_name", Text), Column("email", Text),
     Column("start_date", Text), Column("is_active", Integer), Column("annual_salary_cents", Integer),
     Column("department", Text), Column("updated_at", DateTime),
+    # SQLite has no DATE type: a CHECK keeps the text a real date (with '+0 days' '2024-02-30'
+    # normalises to 2024-03-01, '31/12/2024' gives NULL; `IS` so NULL fails). Payroll is SQLite only.
+    CheckConstraint("start_date IS NULL OR date(start_date, '+0 days') IS start_date",
+                    name="start_date_iso_date"),
 )
 
 warehouse_meta = MetaData()

@@ -165,11 +165,13 @@ class RecordStore:
         return Record.from_row(row) if row else None
 
     @staticmethod
-    def find(conn: sqlite3.Connection, obj: str, column: str, value: str) -> Record | None:
-        """First record whose `ext_key` or `email_key` equals `value`."""
+    def find(conn: sqlite3.Connection, obj: str, column: str, value: str,
+             live: bool = False) -> Record | None:
+        """First record whose `ext_key` or `email_key` equals `value` (`live`: not deleted)."""
         assert column in ("ext_key", "email_key", "id")
         row = conn.execute(
-            f"SELECT {COLUMNS} FROM records WHERE object=? AND {column}=? ORDER BY rid LIMIT 1",
+            f"SELECT {COLUMNS} FROM records WHERE object=? AND {column}=?"
+            f"{' AND deleted = 0' if live else ''} ORDER BY rid LIMIT 1",
             (obj, value)).fetchone()
         return Record.from_row(row) if row else None
 
@@ -267,6 +269,12 @@ class RecordStore:
             "WHERE rid=?",
             (json.dumps(rec.data), rec.ext_key, rec.email_key, int(rec.deleted), ts, rec.rid))
         rec.modified_at = ts
+
+    @staticmethod
+    def remove(conn: sqlite3.Connection, obj: str, rec_ids: Iterable[str]) -> int:
+        """Delete records for good (no tombstone); returns how many rows went."""
+        return sum(conn.execute("DELETE FROM records WHERE object=? AND id=?", (obj, rid)).rowcount
+                   for rid in rec_ids)
 
     @staticmethod
     def add_field(conn: sqlite3.Connection, obj: str, spec: dict[str, Any]) -> bool:

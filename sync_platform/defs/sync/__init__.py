@@ -1,0 +1,1 @@
+"""Reconciliation, the published analysts' copy and push-out, per target table."""

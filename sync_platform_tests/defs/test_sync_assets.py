@@ -1,0 +1,119 @@
+"""The closed loop through real Dagster runs against the sandbox: land, understand, resolve,
+reconcile, push, land the targets again, verify; then the gates that stop a push."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+from dagster import DagsterInstance
+
+from sync_platform.defs import build_definitions
+from sync_platform_tests.defs.landing_helpers import query
+
+TARGETS = ("contact__crm", "contact__marketing", "customer__accounting", "customer__crm",
+           "employee__payroll")
+
+
+def _by_asset(result) -> dict[str, dict]:
+    return {e.materialization.asset_key.to_user_string(): {k: v.value for k, v in
+                                                            e.materialization.metadata.items()}
+            for e in result.get_asset_materialization_events()}
+
+
+def _checks(result, prefix: str) -> dict[tuple[str, str], tuple[bool, str]]:
+    return {(e.asset_key.to_user_string(), e.check_name): (e.passed, e.description)
+            for e in result.get_asset_check_evaluations() if e.asset_key.path[0] == prefix}
+
+
+def _store_ext_counts(root: Path, system: str, obj: str) -> Counter:
+    with sqlite3.connect(root / f"{system}.sqlite") as con:
+        rows = con.execute("SELECT ext_key FROM records WHERE object = ? AND deleted = 0 "
+                           "AND ext_key IS NOT NULL AND ext_key <> ''", (obj,)).fetchall()
+    return Counter(r[0] for r in rows)
+
+
+def test_one_cycle_converges_and_a_second_changes_nothing(sandbox, catalog):
+    instance = DagsterInstance.ephemeral()
+    defs = build_definitions()
+    first = defs.resolve_job_def("sync").execute_in_process(instance=instance)
+    assert first.success
+    gates = _checks(first, "recon")
+    assert len(gates) == 4 * len(TARGETS) and all(ok for ok, _ in gates.values()), gates
+    verified = _checks(first, "push")
+    assert {a for a, _ in verified} == {f"push/{t}" for t in TARGETS}
+    assert all(ok for ok, _ in verified.values()), verified
+    meta = _by_asset(first)
+    assert meta["recon/employee__payroll"]["would_create"] > 0  # payroll starts without everyone
+    assert meta["push/employee__payroll"]["verified"] is True
+    warehouse = catalog.warehouse_path
+
+    # after one cycle the reconciliation of pushed fields holds only known rejects
+    for t in TARGETS:
+        left, known = meta[f"push/{t}"]["remaining_differences"], meta[f"push/{t}"]["known_rejects"]
+        assert left == known, (t, left, known)
+    missing = query(warehouse, "SELECT count(*) FROM recon.employee__payroll WHERE pushable")[0][0]
+    assert missing == 0  # hr -> payroll: everything arrived, nothing rejected
+    # nothing duplicated: one target record per golden id written back
+    root = Path(sandbox.root)
+    for system, obj in (("crm", "Contact"), ("marketing", "contacts"), ("crm", "Account")):
+        counts = _store_ext_counts(root, system, obj)
+        assert counts and max(counts.values()) == 1, (system, obj, counts.most_common(3))
+    with sqlite3.connect(root / "payroll.sqlite") as con:
+        dupes = con.execute("SELECT count(*) FROM (SELECT external_id FROM employees WHERE "
+                            "external_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1)").fetchone()[0]
+        golden = query(warehouse, "SELECT count(*) FROM golden.employee")[0][0]
+        held = con.execute("SELECT count(DISTINCT external_id) FROM employees").fetchone()[0]
+    assert dupes == 0 and held == golden
+    # the analysts' copy was published with the reconciliation
+    published = warehouse.parent / "published" / warehouse.name
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM recon.summary").fetchall()[0][0] > 0
+
+    # personal data (salaries went to payroll) is in the target only: not in ops tables, recon
+    # tables or Dagster's event log
+    salaries = [str(v) for (v,) in query(warehouse, "SELECT DISTINCT CAST(annual_salary * 100 AS BIGINT) "
+                                                    "FROM golden.employee WHERE annual_salary IS NOT NULL")]
+    assert len(salaries) > 10
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                             "WHERE table_schema IN ('ops', 'recon')").fetchall()
+        dumped = "\n".join(str(con.execute(f'SELECT * FROM "{s}"."{t}"').fetchall()) for s, t in tables)
+    events = "\n".join(str(e) for e in instance.all_logs(first.run_id))
+    leaked = [v for v in salaries if v in dumped or v in events]
+    assert not leaked, leaked[:5]
+
+    second = defs.resolve_job_def("push_all").execute_in_process(instance=instance)
+    assert second.success
+    again = _by_asset(second)
+    for t in TARGETS:
+        # converged: nothing is sent again (what the targets refused stays a known reject)
+        assert again[f"push/{t}"]["requests"] == 0, (t, again[f"push/{t}"])
+        assert again[f"push/{t}"]["verified"] is True, t
+    assert again["recon/employee__payroll"]["pushable"] == 0
+
+
+def test_gates_stop_the_push(sandbox, catalog):
+    instance = DagsterInstance.ephemeral()
+    defs = build_definitions()
+    assert defs.resolve_job_def("sync").execute_in_process(instance=instance).success
+    warehouse = catalog.warehouse_path
+    with duckdb.connect(str(warehouse)) as con:
+        # a landing that lost most of payroll, and a golden change touching every customer
+        con.execute("DELETE FROM raw_payroll.employees WHERE id % 4 <> 0")
+        con.execute("UPDATE golden.customer SET name = name || ' (renamed)'")
+        con.execute("DELETE FROM golden.contact")
+    run = defs.resolve_job_def("push_all").execute_in_process(instance=instance, raise_on_error=False)
+    gates = _checks(run, "recon")
+    assert not gates[("recon/employee__payroll", "no_volume_drop")][0]
+    assert not gates[("recon/customer__accounting", "no_mass_change")][0]
+    assert not gates[("recon/contact__crm", "golden_not_empty")][0]
+    pushed = {key.split("/", 1)[1] for key in _by_asset(run) if key.startswith("push/")}
+    assert not pushed & {"employee__payroll", "customer__accounting", "contact__crm",
+                         "contact__marketing"}, pushed
+    with sqlite3.connect(Path(sandbox.root) / "accounting.sqlite") as con:
+        renamed = con.execute("SELECT count(*) FROM customers WHERE CompanyName LIKE '%(renamed)'"
+                              ).fetchone()[0]
+    assert renamed == 0  # nothing of the blocked change reached the target

@@ -1,0 +1,216 @@
+"""Reconciliation of golden records against a target's live copy, field ownership from the flow
+rules, change sets per flow mode, and the analysts' published copy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sync_platform.engines.canonical import FieldRule, SystemMapping, TransformStep
+from sync_platform.engines.catalog import load_catalog
+from sync_platform.engines.catalog.models import Flow
+from sync_platform.engines.outbound import outbound_for
+from sync_platform.engines.push.changeset import build_change_set, render_payload
+from sync_platform.engines.reconcile.golden import reconcile_target
+from sync_platform.engines.reconcile.ownership import GOLDEN, TargetColumn, TargetTable, target_plan
+from sync_platform.engines.reconcile.publish import publish, published_path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _rule(source: str, target: str, *steps: tuple[str, dict]) -> FieldRule:
+    return FieldRule(sources=[source], targets=[target], confidence=0.99, status="approved",
+                     transform=[TransformStep(kind=k, params=p) for k, p in steps])
+
+
+MAPPING = SystemMapping(
+    id="shop.people__contact", source_system="shop", source_table="people", entity_type="contact",
+    status="approved", mapping_rules=[
+        _rule("first", "first_name", ("trim", {})),
+        _rule("mail", "email", ("email", {})),
+        _rule("tel", "phone", ("phone", {})),
+        _rule("dob", "birth_date", ("date", {"format": "%m/%d/%Y"})),
+        _rule("score", "national_id", ("trim", {})),
+        _rule("stage", "lifecycle_stage", ("trim", {})),
+    ])
+
+
+def target(mode: str = "upsert", deletes: bool = False) -> TargetTable:
+    flow = Flow(name="crm_to_shop", source="crm", target="shop", entity="contact", mode=mode,
+                timing={"on_change": True}, propagate_deletes=deletes)
+    out = outbound_for(MAPPING)
+    columns = [TargetColumn("first", ["first_name"], "crm", True, None),
+               TargetColumn("mail", ["email"], "crm", True, "email"),
+               TargetColumn("tel", ["phone"], "crm", True, "phone"),
+               TargetColumn("dob", ["birth_date"], "crm", True, "date", pii=True),
+               TargetColumn("score", ["national_id"], GOLDEN, True, None, pii=True),
+               TargetColumn("stage", ["lifecycle_stage"], "shop", False, None)]
+    return TargetTable("contact", "shop", "people", [flow], out, columns, ["id"], "ext_id",
+                       deletes=deletes)
+
+
+def warehouse(tmp_path: Path) -> Path:
+    path = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA golden; CREATE SCHEMA raw_shop")
+    con.execute("""CREATE TABLE golden.contact (golden_id VARCHAR, first_name VARCHAR, email VARCHAR,
+        phone VARCHAR, birth_date DATE, national_id VARCHAR, lifecycle_stage VARCHAR, is_deleted BOOLEAN)""")
+    con.execute("""INSERT INTO golden.contact VALUES
+        ('g1', 'Ada', 'ada@engine.org', '+14155550101', DATE '1815-12-10', '123', 'lead', false),
+        ('g2', 'Grace', 'grace@navy.mil', '+12025550199', DATE '1906-12-09', '770077', 'customer', false),
+        ('g3', 'Alan', 'alan@bletchley.uk', NULL, NULL, NULL, NULL, false),
+        ('g4', 'Kurt', 'kurt@logic.at', NULL, NULL, NULL, NULL, false),
+        ('g5', 'Gone', 'gone@x.org', NULL, NULL, NULL, NULL, true),
+        ('g6', 'Held', 'held@x.org', NULL, NULL, NULL, NULL, false)""")
+    con.execute("""CREATE TABLE golden.contact_xref (source_system VARCHAR, source_table VARCHAR,
+        source_id VARCHAR, golden_id VARCHAR, review_status VARCHAR)""")
+    con.execute("""INSERT INTO golden.contact_xref VALUES ('shop', 'people', '1', 'g1', NULL),
+        ('shop', 'people', '2', 'g2', NULL), ('shop', 'people', '5', 'g5', NULL),
+        ('crm', 'contacts', 'c6', 'g6', 'held')""")
+    con.execute("""CREATE TABLE golden.contact_lineage (golden_id VARCHAR, field VARCHAR, value VARCHAR,
+        source_system VARCHAR, source_table VARCHAR, source_id VARCHAR, rule VARCHAR)""")
+    con.execute("""INSERT INTO golden.contact_lineage VALUES
+        ('g2', 'first_name', 'Grace', 'crm', 'contacts', 'c2', 'system_of_record:crm')""")
+    # the live copy: g1 differs only in format, g2 for real, g4 was written by the platform
+    # before (golden id in ext_id, not yet in the xref), row 9 belongs to nobody
+    con.execute("""CREATE TABLE raw_shop.people (id BIGINT, ext_id VARCHAR, first VARCHAR, mail VARCHAR,
+        tel VARCHAR, dob VARCHAR, score DOUBLE, stage VARCHAR)""")
+    con.execute("""INSERT INTO raw_shop.people VALUES
+        (1, 'g1', 'Ada  ', 'ADA@engine.org', '(415) 555-0101', '12/10/1815', 123.0, 'lead'),
+        (2, 'g2', 'Gracie', 'grace@navy.mil', '202-555-0199', '12/09/1906', 880088, 'subscriber'),
+        (4, 'g4', 'Kurt', 'kurt@logic.at', NULL, NULL, NULL, NULL),
+        (5, NULL, 'Gone', 'gone@x.org', NULL, NULL, NULL, NULL),
+        (9, NULL, 'Nobody', 'nobody@x.org', NULL, NULL, NULL, NULL)""")
+    con.close()
+    return path
+
+
+def recon_rows(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    return set(con.execute("SELECT golden_id, target_key, kind, field, golden_value, target_value, "
+                           "owner, pushable FROM recon.contact__shop").fetchall())
+
+
+def test_recon_is_normalisation_aware_and_names_owners(tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse(tmp_path)))
+    result = reconcile_target(con, target())
+    rows = recon_rows(con)
+    # g1: spaces, email case, phone format, date format, 123.0 vs 123: no difference at all
+    assert not [r for r in rows if r[0] == "g1"]
+    mismatches = {(r[0], r[3]): r for r in rows if r[2] == "field_mismatch"}
+    assert mismatches[("g2", "first")][4:] == ("Grace", "Gracie", "crm", True)
+    assert mismatches[("g2", "stage")][6:] == ("shop", False)  # the target owns it: never pushed
+    masked = mismatches[("g2", "score")]  # personal data: a hash, never the value
+    assert masked[4].startswith("***pii:") and masked[5].startswith("***pii:")
+    assert "770077" not in str(masked) and "880088" not in str(masked)
+    assert ("g3", None, "missing_in_target", None, None, None, None, True) in rows
+    assert any(r[1] == "9" and r[2] == "extra_in_target" and not r[7] for r in rows)
+    assert not [r for r in rows if r[0] == "g4"]  # found by the golden id it holds
+    assert not [r for r in rows if r[0] == "g5" and r[2] == "missing_in_target"]  # deleted golden
+    assert (result.missing_in_target, result.extra_in_target, result.mismatched_records) == (2, 1, 2)
+    summary = con.execute("SELECT kind, field, owner, differences FROM recon.summary "
+                          "WHERE system = 'shop' AND field = 'first'").fetchall()
+    assert summary == [("field_mismatch", "first", "crm", 1)]
+    runs = con.execute("SELECT golden_records, target_rows FROM recon.runs").fetchall()
+    assert runs == [(6, 5)]
+
+
+def test_strictness_exact_sees_formatting(tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse(tmp_path)))
+    reconcile_target(con, target(), strictness="exact")
+    assert {r[3] for r in recon_rows(con) if r[0] == "g1"} >= {"first", "mail", "tel", "score"}
+
+
+def test_change_set_follows_flow_rules(tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse(tmp_path)))
+    t = target()
+    reconcile_target(con, t)
+    cs = build_change_set(con, t, {"first": "FirstName"})
+    by_gid = {(c.golden_id, c.operation): c for c in cs.changes}
+    assert set(by_gid) == {("g2", "update"), ("g3", "create"), ("g5", "update")}
+    update = by_gid[("g2", "update")]
+    assert update.target_key == "2" and "stage" not in update.payload  # shop owns it
+    assert update.payload["FirstName"] == "Grace" and update.before["FirstName"] == "Gracie"
+    assert update.lineage["FirstName"]["rule"] == "system_of_record:crm"
+    assert update.sensitive == ["score"] and update.payload["score"] == 770077  # typed as the target's
+    assert by_gid[("g3", "create")].payload["mail"] == "alan@bletchley.uk"
+    assert "g6" not in {c.golden_id for c in cs.changes}  # held for match review
+
+    only_updates = build_change_set(con, target(mode="update_only"))
+    assert not only_updates.count("create") and only_updates.skipped == {
+        "update_only flow: not created": 1, "held for match review": 1}
+    only_creates = build_change_set(con, target(mode="create_only"))
+    assert only_creates.count("create") == 1 and not only_creates.count("update")
+
+
+def test_deletes_need_the_flow_switch_and_stay_under_the_share(tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse(tmp_path)))
+    reconcile_target(con, target(deletes=True))
+    assert not build_change_set(con, target(deletes=False)).count("delete")
+    held = build_change_set(con, target(deletes=True), max_delete_share=0.05)
+    assert not held.count("delete") and "g5" in held.skipped_ids
+    allowed = build_change_set(con, target(deletes=True), max_delete_share=0.05, allow_mass_delete=True)
+    assert [(c.golden_id, c.target_key) for c in allowed.changes if c.operation == "delete"] == [("g5", "5")]
+
+
+def test_render_payload_rebuilds_from_the_current_golden_record(tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse(tmp_path)))
+    t = target()
+    assert render_payload(con, t, "g2", {"first": "FirstName"}, ["FirstName"]) == {"FirstName": "Grace"}
+    con.execute("UPDATE golden.contact SET first_name = 'Grace B.' WHERE golden_id = 'g2'")
+    assert render_payload(con, t, "g2", None, ["first"]) == {"first": "Grace B."}
+    assert render_payload(con, t, "g5") is None  # deleted everywhere
+    assert render_payload(con, t, "nope") is None
+
+
+def test_published_copy_swaps_under_an_open_analyst_session(tmp_path: Path) -> None:
+    path = warehouse(tmp_path)
+    with duckdb.connect(str(path)) as con:
+        reconcile_target(con, target())
+    first = publish(path)
+    assert first.path == published_path(path) and first.tables >= 4
+    analyst = duckdb.connect(str(first.path), read_only=True)
+    assert analyst.execute("SELECT count(*) FROM recon.contact__shop").fetchall()[0][0] > 0
+    with duckdb.connect(str(path)) as con:  # the pipeline writes on while the analyst reads
+        con.execute("DELETE FROM golden.contact WHERE golden_id = 'g3'")
+    second = publish(path)
+    assert analyst.execute("SELECT count(*) FROM golden.contact").fetchall()[0][0] == 6  # old snapshot
+    # a new analyst session (another process, as analysts are) sees the new copy, read-only
+    script = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+              "print(c.execute('SELECT count(*) FROM golden.contact').fetchall()[0][0])")
+    fresh = subprocess.run([sys.executable, "-c", script, str(second.path)], capture_output=True,
+                           text=True, check=True)
+    assert fresh.stdout.strip() == "5"
+    with pytest.raises(duckdb.Error):
+        analyst.execute("CREATE TABLE x (a INT)")
+    assert sorted(p.name for p in second.path.parent.iterdir()) == [second.path.name]  # no leftovers
+
+
+def test_ownership_of_the_sandbox_flows() -> None:
+    catalog = load_catalog(REPO / "mappings", require_secrets=False)
+    plan = target_plan(catalog, REPO / "mappings", golden_entities={"contact", "customer", "employee"})
+    targets = {t.name: t for t in plan.targets}
+    assert set(targets) == {"contact__crm", "contact__marketing", "customer__accounting",
+                            "customer__crm", "employee__payroll"}
+    assert [name for name, _ in plan.skipped] == ["inventory__shop"]
+
+    def cols(name: str) -> dict[str, TargetColumn]:
+        return {c.column: c for c in targets[name].columns}
+
+    crm_accounts = cols("customer__crm")  # accounting -> crm: billing only, update_only
+    assert targets["customer__crm"].mode == "update_only"
+    assert crm_accounts["billing_city"].carried and crm_accounts["billing_city"].owner == "accounting"
+    assert not crm_accounts["industry"].carried and not crm_accounts["name"].carried
+    marketing = cols("contact__marketing")  # two-way: crm owns contact details, marketing its own
+    assert marketing["email"].carried and marketing["email"].owner == "crm"
+    assert not marketing["lifecyclestage"].carried and marketing["lifecyclestage"].owner == "marketing"
+    assert not any(c.carried for c in cols("contact__crm").values() if c.owner == "crm")
+    payroll = cols("employee__payroll")
+    assert all(c.carried and c.owner == "hr" for c in payroll.values())
+    assert payroll["annual_salary_cents"].pii
+    # bookkeeping and references are never reconciled
+    assert not {"updated_at", "created_date", "last_modified_date", "account_id", "is_deleted"} & (
+        set(payroll) | set(cols("contact__crm")))
