@@ -55,8 +55,9 @@ CHANGES = {
 def generate(path: Path, size: int) -> None:
     import duckdb
 
-    con = duckdb.connect(str(path), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(path))  # duckdb 2.0 rejects enable_progress_bar in connect config
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"""
         CREATE OR REPLACE TABLE left_t AS SELECT i::BIGINT AS id,
           'name ' || (hash(i, 1) % 100000)::VARCHAR AS name,

@@ -7,10 +7,13 @@ from click.testing import CliRunner
 from sync_platform.cli import main
 
 
-def test_demo_lands_every_system_then_exactly_the_changes(data_dir, mappings_dir):
+def test_demo_lands_every_system_then_exactly_the_changes(data_dir, mappings_dir, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     result = CliRunner().invoke(main, ["demo", "--size", "120"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1st landing" in result.output and "3rd landing" in result.output
+    assert "reconciliation and push-out" in result.output  # the loop closes in the demo
+    assert "employee__payroll" in result.output and (data_dir / "published" / "warehouse.duckdb").exists()
     for system in ("crm", "marketing", "accounting", "hr", "payroll", "warehouse", "shop"):
         assert system in result.output
     assert (data_dir / "warehouse.duckdb").exists()

@@ -50,6 +50,7 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
         from sync_platform.engines.canonical import load_entities
         from sync_platform.engines.identity import MatchConfig, resolve
         from sync_platform.engines.landing.stats import table_stats
+        from sync_platform.engines.mapping.pii import is_pii, pii_columns
         from sync_platform.engines.survivorship import build_golden, load_rules
         from sync_platform.engines.survivorship.gates import golden_gates
         from sync_platform.engines.warehouse import connect
@@ -66,7 +67,9 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
             sizes = con.execute(
                 f"SELECT size, count(*) FROM (SELECT count(*) AS size FROM golden.{entity.entity}_xref "
                 "GROUP BY golden_id) GROUP BY size ORDER BY size").fetchall()
-        stats = table_stats(catalog.warehouse_path, "golden", [entity.entity])
+        personal = pii_columns(platform.folder())
+        stats = table_stats(catalog.warehouse_path, "golden", [entity.entity],
+                            masked=lambda column: is_pii(column, personal))
         metadata = {
             "dagster/row_count": MetadataValue.int(survived.golden_records),
             "source_records": MetadataValue.int(survived.source_records),

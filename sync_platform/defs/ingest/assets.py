@@ -26,6 +26,7 @@ from sync_platform.engines.landing.pipeline import (
     rows_by_table,
 )
 from sync_platform.engines.landing.stats import table_stats
+from sync_platform.engines.mapping.pii import is_pii, pii_columns
 from sync_platform.engines.warehouse import markdown_table
 
 WRITER_POOL = "duckdb_writer"
@@ -101,7 +102,9 @@ def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
         load_id = load_info.loads_ids[-1] if load_info and load_info.loads_ids else None
         landed, changes = finish_load(run_catalog, system, load_id, rows_by_table(pipeline))
         tables = [event.asset_key.path[-1] for event in events]
-        stats = table_stats(run_catalog.warehouse_path, f"raw_{system}", tables)
+        personal = pii_columns(platform.folder(), system)
+        stats = table_stats(run_catalog.warehouse_path, f"raw_{system}", tables,
+                            masked=lambda column: is_pii(column, personal))
         for event, table in zip(events, tables, strict=True):
             table_changes = [c for c in changes if c.table_name == table]
             extra = {

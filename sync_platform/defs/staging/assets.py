@@ -41,6 +41,7 @@ def staged_asset(entity: CanonicalEntity) -> AssetsDefinition:
         from sync_platform.engines.landing import landed_external_ids, landed_keys
         from sync_platform.engines.landing.stats import table_stats
         from sync_platform.engines.mapping import load_mappings
+        from sync_platform.engines.mapping.pii import is_pii, pii_columns
         from sync_platform.engines.staging import stage_entity
 
         catalog = platform.catalog()
@@ -50,7 +51,9 @@ def staged_asset(entity: CanonicalEntity) -> AssetsDefinition:
         for skipped in result.skipped:
             context.log.warning(f"{skipped.mapping_id} not staged: {skipped.reason}")
         rows = [(m.mapping_id, m.read, m.staged, m.rejected, m.warnings) for m in result.mappings]
-        stats = table_stats(catalog.warehouse_path, "staged", [entity.entity])
+        personal = pii_columns(platform.folder())
+        stats = table_stats(catalog.warehouse_path, "staged", [entity.entity],
+                            masked=lambda column: is_pii(column, personal))
         metadata = {
             "dagster/row_count": MetadataValue.int(stats[entity.entity].row_count if stats else 0),
             "read": MetadataValue.int(result.read),

@@ -223,6 +223,9 @@ class Flow(_Strict):
     timing: FlowTiming
     propagate_deletes: bool = False
     priority: Literal["high", "normal", "bulk"] = "normal"
+    # canonical field -> value for creates where the golden record has none (a field the target
+    # requires, e.g. accounting's Active)
+    create_defaults: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _two_way_needs_rules(self) -> Flow:

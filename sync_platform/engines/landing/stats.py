@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sync_platform.engines.warehouse import connect, markdown_table, quote
+
+MASK = "***pii"
 
 
 @dataclass(frozen=True)
@@ -16,8 +19,10 @@ class TableStats:
     preview_markdown: str
 
 
-def table_stats(warehouse: Path, dataset: str, tables: list[str], preview_rows: int = 5) -> dict[str, TableStats]:
-    """Stats of each named table of a dataset that exists (missing tables are left out)."""
+def table_stats(warehouse: Path, dataset: str, tables: list[str], preview_rows: int = 5,
+                masked: Callable[[str], bool] | None = None) -> dict[str, TableStats]:
+    """Stats of each named table of a dataset that exists (missing tables are left out);
+    `masked(column)` says which columns hold personal data (shown as a mask in the preview)."""
     found: dict[str, TableStats] = {}
     with connect(warehouse) as con:
         existing = {
@@ -37,7 +42,8 @@ def table_stats(warehouse: Path, dataset: str, tables: list[str], preview_rows: 
                 [dataset, table],
             ).fetchall()
             visible = [c for c, _ in columns if not c.startswith("_dlt_")][:12]
-            select = ", ".join(quote(c) for c in visible)
+            select = ", ".join(f"CASE WHEN {quote(c)} IS NULL THEN NULL ELSE '{MASK}' END"
+                               if masked and masked(c) else quote(c) for c in visible)
             rows = con.execute(f"SELECT {select} FROM {name} LIMIT {int(preview_rows)}").fetchall()
             found[table] = TableStats(table, count, columns, markdown_table(visible, rows))
     return found

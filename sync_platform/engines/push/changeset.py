@@ -116,7 +116,8 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
     live, live_cols = live_rows_sql(con, t)
     pk = normalized(t.primary_key[0])
     ext, address = t.external_id_field, _address(t)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS {rendered_sql(con, t, live_cols)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS "
+                f"{rendered_sql(con, t, live_cols, t.create_defaults)}")
     keep = [c for c in live_cols if c != pk]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_live AS SELECT CAST({quote(pk)} AS VARCHAR) "
                 f"AS target_key, {', '.join(quote(c) for c in keep)} FROM {live}")
@@ -196,6 +197,9 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
         primary = dict(con.execute(f"""SELECT g.golden_id, coalesce({attached_sql}, min(target_key))
             FROM (SELECT DISTINCT golden_id, target_key FROM _cs_golden WHERE target_key IS NOT NULL) g
             LEFT JOIN _cs_live USING (target_key) GROUP BY 1 HAVING count(*) > 1""").fetchall())
+        shared = dict(con.execute(
+            f"SELECT lower(trim(CAST({quote(address)} AS VARCHAR))), count(*) FROM _cs_live "
+            f"GROUP BY 1 HAVING count(*) > 1").fetchall()) if address and address in live_cols else {}
         for w in work:
             gid, key = w["golden_id"], w["target_key"]
             if gid in primary and key != primary[gid]:
@@ -219,6 +223,10 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
             current = str(live_row.get(address) or "").strip() if address else ""
             if address and not attached and not current:
                 out.skip(f"no {address} to address the record by", gid)
+                continue
+            if address and not attached and shared.get(current.lower(), 0) > 1:
+                out.skip(f"its {address} is shared by several target records (merge them in the "
+                         "target)", gid)
                 continue
             if address and not attached and address in values:
                 # attach by the current address value first, change the address after

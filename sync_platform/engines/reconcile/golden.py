@@ -90,20 +90,27 @@ def live_rows_sql(con: duckdb.DuckDBPyConnection, t: TargetTable) -> tuple[str, 
     return f"{quote(schema)}.{quote(t.table)}{where}", cols
 
 
-def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict[str, str]) -> str:
+def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict[str, str],
+                 defaults: dict[str, object] | None = None) -> str:
     """Golden records as target rows: golden_id, target_key (xref row, else the live row holding
-    the golden id in the external id field), is_deleted, then every rendered column."""
+    the golden id in the external id field), is_deleted, then every rendered column.
+    `defaults`: canonical field -> value used where the golden record has none."""
     from sync_platform.engines.connectors import normalized
 
     pk = normalized(t.primary_key[0])
     live = f"{quote('raw_' + t.system)}.{quote(t.table)}"
     golden, xref = f"golden.{quote(t.entity)}", f"golden.{quote(t.entity + '_xref')}"
+    known = _columns(con, "golden", t.entity)
+    filled = {f: v for f, v in (defaults or {}).items() if f in known}
+    if filled:
+        replaced = ", ".join(f"coalesce({quote(f)}, CAST({literal(v)} AS {known[f]})) AS {quote(f)}"
+                             for f, v in filled.items())
+        golden = f"(SELECT * REPLACE ({replaced}) FROM {golden})"
     exprs = [f"{c.sql} AS {quote(c.column)}" for c in t.outbound.columns]
     ext = t.external_id_field
     if ext and ext not in {c.column for c in t.outbound.columns}:
         exprs.append(f"g.golden_id AS {quote(ext)}")
-    deleted = "coalesce(g.is_deleted, false)" if "is_deleted" in _columns(con, "golden", t.entity) \
-        else "false"
+    deleted = "coalesce(g.is_deleted, false)" if "is_deleted" in known else "false"
     by_ext = ""
     if ext and ext in live_cols:
         by_ext = (f"LEFT JOIN (SELECT CAST({quote(ext)} AS VARCHAR) AS gid, "
@@ -153,9 +160,10 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
         return f"CASE d.field {whens} {f'WHEN {literal(ext)} THEN {literal(t.system)}' if ext else ''} END"
 
     def pushable_sql() -> str:
+        # a value the golden record lacks is never pushed over the target's (no blanking)
         carried = [c.column for c in t.columns if c.carried] + ([ext] if ext else [])
         listed = ", ".join(literal(c) for c in carried) or "NULL"
-        return f"(d.kind = 'missing_in_right' OR d.field IN ({listed}))"
+        return f"(d.kind = 'missing_in_right' OR (d.field IN ({listed}) AND d.left_value IS NOT NULL))"
 
     def value(side: str) -> str:
         if not pii:

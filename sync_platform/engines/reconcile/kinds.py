@@ -1,10 +1,12 @@
 """Which kind of value a compared column holds, when the caller did not say.
 
-Typed columns settle it by their DuckDB type (numbers, dates, timestamps, booleans). Text
-columns are sampled on both sides (first rows, plus the values that differ) and run through the
-profiler's semantic type detection (`profile_relation`); the two sides' answers are combined (a
-semantic kind beats plain text; phones beat numbers and epochs, booleans and dates/datetimes
-beat numbers, date beats datetime; other disagreements fall back to text).
+Typed columns settle it by their DuckDB type (numbers, dates, timestamps, booleans), without
+reading any value. Text columns are sampled on both sides (first rows, plus the values that
+differ) and run through the profiler's semantic type detection: the same `run_detection` /
+`decide` that `profile_relation` uses, on the sample's distinct values, without the rest of a
+profile (min/max, top values, samples), which the kinds do not need. The two sides' answers are
+combined (a semantic kind beats plain text; phones beat numbers and epochs, booleans and
+dates/datetimes beat numbers, date beats datetime; other disagreements fall back to text).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 import duckdb
 
 from sync_platform.engines.canonical import SemanticType
+from sync_platform.engines.profiling.semantic import decide, needs_evidence, run_detection
 from sync_platform.engines.reconcile.normalize import kind_for_type
 from sync_platform.engines.warehouse import quote
 
 SAMPLE_ROWS = 300  # first rows per side; up to half as many differing values are added
+DETECT_DISTINCT = 20_000  # as the profiler: value tests on at most this many distinct values
 
 SEMANTIC_KINDS: dict[SemanticType, str] = {
     SemanticType.EMAIL: "email",
@@ -79,8 +83,6 @@ def infer_kinds(con: duckdb.DuckDBPyConnection, left: str, right: str, columns: 
             sampled.append(c)
     if not sampled:
         return kinds
-    from sync_platform.engines.profiling import profile_relation
-
     table = f"_diff_kinds_{uuid.uuid4().hex[:10]}"
     names = {"l": [quote("l:" + c.left) for c in sampled],
              "r": [quote("r:" + c.right) for c in sampled]}
@@ -97,12 +99,36 @@ def infer_kinds(con: duckdb.DuckDBPyConnection, left: str, right: str, columns: 
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM {side(left, 'l')} "
                 f"POSITIONAL JOIN {side(right, 'r')}")
     try:
-        profiles = {p.column_name: p for p in profile_relation(con, table, "diff", table)}
+        found = _semantic_kinds(con, table)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     for c in sampled:
-        lp, rp = profiles.get("l:" + c.left), profiles.get("r:" + c.right)
-        lk = SEMANTIC_KINDS.get(lp.semantic_type) if lp and lp.non_null_count else None
-        rk = SEMANTIC_KINDS.get(rp.semantic_type) if rp and rp.non_null_count else None
-        kinds[c.left] = combine(lk, rk)
+        kinds[c.left] = combine(found.get("l:" + c.left), found.get("r:" + c.right))
     return kinds
+
+
+def _semantic_kinds(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str | None]:
+    """Kind per column of a sample table, as `profile_relation(con, table, ...)` would decide
+    it (its semantic type, when the column has a non-NULL value), in one detection query."""
+    columns = [(r[0], r[1]) for r in con.sql(f"DESCRIBE {table}").fetchall()]
+    aliases = {f"c{i}": column for i, column in enumerate(columns)}
+    detect = [a for a, (_, dtype) in aliases.items() if needs_evidence(dtype)]
+    evidence: dict[str, dict] = {}
+    if detect:
+        texts = ", ".join(f"CAST({quote(aliases[a][0])} AS VARCHAR) AS {a}" for a in detect)
+        evidence = run_detection(con, (
+            f"(SELECT col, val, count(*) AS cnt FROM (UNPIVOT (SELECT {texts} FROM {table}) "
+            f"ON COLUMNS(*) INTO NAME col VALUE val) GROUP BY col, val QUALIFY row_number() OVER "
+            f"(PARTITION BY col ORDER BY hash(val), val) <= {DETECT_DISTINCT})"))
+    typed = [a for a in aliases if a not in detect]
+    non_null: dict[str, int] = {}
+    if typed:  # types that settle the semantic type alone: only whether a value is there
+        counts = ", ".join(f"count({quote(aliases[a][0])})" for a in typed)
+        non_null = dict(zip(typed, con.sql(f"SELECT {counts} FROM {table}").fetchall()[0],
+                            strict=True))
+    found: dict[str, str | None] = {}
+    for alias, (name, dtype) in aliases.items():
+        e = evidence.get(alias)
+        present = e["n"] if e else non_null.get(alias, 0)
+        found[name] = SEMANTIC_KINDS.get(decide(name, dtype, e)[0]) if present else None
+    return found

@@ -15,6 +15,8 @@ Kinds: text, email, phone, number, date, datetime, boolean. Strictness:
 A normal form is a STRUCT {v: typed value, t: text}: `t` is only set when `v` could not be
 parsed, so unparseable values still compare by their cleaned text. The phone form calls the
 `sp_phone` UDF: run `register_udfs(con)` first (it also pins the session time zone to UTC).
+With `phone_udf=False` the phone form leaves that branch out (the same result for values
+without letters, and no Python UDF to register or bind).
 """
 
 from __future__ import annotations
@@ -110,18 +112,23 @@ def _timestamp(expr: str, dtype: str) -> str:
     return _once(clean(expr), parsed)
 
 
-def _phone(expr: str) -> str:
+def _phone(expr: str, udf: bool = True) -> str:
     """Last 10 digits; values with letters (vanity numbers, `ext.`) go through the transforms'
-    E.164 normalisation first, the rest are compared by their digits alone."""
+    E.164 normalisation first (unless not `udf`: for values known to have no letters), the rest
+    are compared by their digits alone."""
     raw = text(expr)
+    if not udf:
+        return f"right(NULLIF(regexp_replace({raw}, '[^0-9]', '', 'g'), ''), 10)"
     e164 = STEPS["phone"].build([f"trim({raw})"], {"default_region": "US"}, ["phone"]).values[0]
     parsed = f"CASE WHEN regexp_matches({raw}, '[A-Za-z]') THEN {e164} END"
     digits = f"NULLIF(regexp_replace(COALESCE({parsed}, {raw}), '[^0-9]', '', 'g'), '')"
     return f"right({digits}, 10)"
 
 
-def normal_form(expr: str, kind: str, strictness: str, dtype: str = "VARCHAR") -> str:
-    """SQL for the comparable form of `expr` (a column of DuckDB type `dtype`)."""
+def normal_form(expr: str, kind: str, strictness: str, dtype: str = "VARCHAR", *,
+                phone_udf: bool = True) -> str:
+    """SQL for the comparable form of `expr` (a column of DuckDB type `dtype`). `phone_udf=False`:
+    the values hold no letters, so phones need no E.164 parsing (no `sp_phone` call)."""
     if strictness not in STRICTNESS:
         raise ValueError(f"strictness must be one of {STRICTNESS}, not {strictness!r}")
     if kind not in KINDS:
@@ -136,7 +143,7 @@ def normal_form(expr: str, kind: str, strictness: str, dtype: str = "VARCHAR") -
     if kind == "email":
         return f"lower({clean(expr)})"
     if kind == "phone":
-        value = _phone(expr)
+        value = _phone(expr, phone_udf)
     elif kind == "number":
         value = _number(expr, dtype)
     elif kind == "date":
@@ -149,7 +156,7 @@ def normal_form(expr: str, kind: str, strictness: str, dtype: str = "VARCHAR") -
 
 
 def same_sql(left: str, right: str, kind: str, strictness: str, left_type: str,
-             right_type: str) -> str:
+             right_type: str, *, phone_udf: bool = True) -> str:
     """TRUE when the two values are the same under `strictness`. Values identical as stored
     (or as text, when the types differ) are the same at every strictness, so the normal forms
     are only computed for pairs that differ (CASE evaluates its ELSE branch on those rows only)."""
@@ -159,6 +166,6 @@ def same_sql(left: str, right: str, kind: str, strictness: str, left_type: str,
         raw = f"{text(left)} IS NOT DISTINCT FROM {text(right)}"
     if strictness == "exact":
         return raw
-    normal = (f"{normal_form(left, kind, strictness, left_type)} IS NOT DISTINCT FROM "
-              f"{normal_form(right, kind, strictness, right_type)}")
+    normal = (f"{normal_form(left, kind, strictness, left_type, phone_udf=phone_udf)} IS NOT "
+              f"DISTINCT FROM {normal_form(right, kind, strictness, right_type, phone_udf=phone_udf)}")
     return f"(CASE WHEN {raw} THEN TRUE ELSE {normal} END)"

@@ -63,6 +63,7 @@ class TargetTable:
     primary_key: list[str]
     external_id_field: str | None  # landed column the golden id is written back to
     address_field: str | None = None  # landed column addressing a record that lacks the golden id
+    create_defaults: dict[str, object] = field(default_factory=dict)  # canonical field -> value
     deletes: bool = False  # a flow propagates deletes here
 
     @property
@@ -234,5 +235,6 @@ def target_plan(catalog: Catalog, mappings_dir: Path | str | None = None,
                     entity_name, system, table, receiving, outbound, columns, list(spec.primary_key),
                     normalized(spec.external_id_field) if spec.external_id_field else None,
                     normalized(spec.address_field) if spec.address_field else None,
+                    {k: v for f in receiving for k, v in f.create_defaults.items()},
                     deletes=any(f.propagate_deletes for f in receiving)))
     return plan

@@ -294,3 +294,66 @@ def test_normal_forms_and_kind_combination(con):
     assert value("'Hello, World!'", "text", "loose") == "helloworld"
     assert combine("phone", "number") == "phone" and combine("date", "datetime") == "date"
     assert combine("email", "phone") == "text" and combine(None, None) == "text"
+
+
+def test_udf_registration_once_per_connection(con, monkeypatch):
+    calls = []
+
+    def counting(connection):
+        calls.append(connection)
+        register_udfs(connection)
+
+    monkeypatch.setattr(diff_module, "register_udfs", counting)
+    diff_module.register_udfs_once(con)
+    con.execute("SET TimeZone = 'Europe/Berlin'")
+    diff_module.register_udfs_once(con)  # no second registration, but UTC again
+    assert calls == [con]
+    assert con.execute("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+    assert con.execute("SELECT sp_phone('1-800-FLOWERS', 'US', 'possible')").fetchall() == [
+        ("+18003569377",)]
+    other = duckdb.connect(":memory:")
+    try:
+        diff_module.register_udfs_once(other)
+        assert calls == [con, other]
+    finally:
+        other.close()
+
+
+def _has_phone_udf(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_functions() "
+                            "WHERE function_name = 'sp_phone'").fetchall()[0][0])
+
+
+def test_phones_need_the_udf_only_when_a_value_has_letters(con):
+    _tables(con, "id, phone", "(1, '(555) 123-4567'), (2, '555-222-3333'), (3, '555 000 1111')",
+            "(1, '5551234567'), (2, '+1 555 222 3334'), (3, '555 000 1111')")
+    digits = diff_relations(con, "a", "b", "id", kinds={"phone": "phone"})
+    assert _rows(con, digits.table) == {(2, "field_mismatch", "phone", "555-222-3333",
+                                         "+1 555 222 3334")}
+    assert not _has_phone_udf(con)  # no letters: no UDF registered, none bound
+    assert con.execute("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+    con.execute("DROP TABLE a")
+    con.execute("DROP TABLE b")
+    _tables(con, "id, phone", "(1, '1-800-FLOWERS'), (2, '555-222-3333 x12')",
+            "(1, '+1 800 356 9377'), (2, '5552223333')")
+    letters = diff_relations(con, "a", "b", "id", kinds={"phone": "phone"})
+    assert _has_phone_udf(con)
+    assert letters.differences == 0 and letters.matched == 2
+
+
+def test_sample_kinds_match_the_profiler(con):
+    """The diff's kind detection decides as `profile_relation` would on the same sample."""
+    from sync_platform.engines.profiling import profile_relation
+    from sync_platform.engines.reconcile.kinds import SEMANTIC_KINDS, _semantic_kinds
+
+    con.execute("""CREATE TABLE s AS SELECT
+        format('user{}@example.com', i) AS "l:email", format('(555) {}-{}', 100 + i, 1000 + i) AS "r:phone",
+        strftime(DATE '2024-01-01' + i::INT, '%d.%m.%Y') AS "l:day", CAST(i * 1.5 AS VARCHAR) AS "r:amount",
+        CASE WHEN i % 2 = 0 THEN 'yes' ELSE 'no' END AS "l:flag", 'Acme ' || i AS "l:name",
+        CAST(1700000000 + i * 3600 AS VARCHAR) AS "r:at", NULL::VARCHAR AS "l:empty",
+        uuid() AS "r:id", CASE WHEN i < 5 THEN '' END AS "l:blank"
+        FROM range(60) t(i)""")
+    expected = {p.column_name: SEMANTIC_KINDS.get(p.semantic_type) if p.non_null_count else None
+                for p in profile_relation(con, "s", "diff", "s")}
+    assert _semantic_kinds(con, "s") == expected
+    assert expected["l:email"] == "email" and expected["l:empty"] is None
