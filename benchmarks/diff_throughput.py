@@ -43,7 +43,7 @@ TOOLS = {  # case: (virtualenv, pip requirements, module)
     "datadiff": ("datadiff-venv", ["data-diff[duckdb]==0.11.2", "dbt-core<1.9"], "data_diff"),
     "reladiff": ("reladiff-venv", ["reladiff[duckdb]==0.6.0"], "reladiff"),
 }
-CASES = ["ours", "handwritten", "datadiff", "reladiff"]
+CASES = ["ours", "ours_exact", "handwritten", "datadiff", "reladiff"]
 CHANGED = {c: i for i, c in enumerate(COLUMNS)}  # rows with id % 900 // 100 == i change column c
 CHANGES = {
     "name": "name || 'x'", "email": "'other' || email", "phone": "phone || '1'",
@@ -81,14 +81,16 @@ def generate(path: Path, size: int) -> None:
         con.close()
 
 
-def run_ours(path: Path) -> tuple[int, dict]:
+def run_ours(path: Path, strictness: str = "normalized") -> tuple[int, dict]:
+    """Ours, normalisation-aware (default) or `exact` (what data-diff and the hand-written
+    diff compare: stored values)."""
     import duckdb
 
     from sync_platform.engines.reconcile import diff_relations
 
     con = duckdb.connect(str(path), read_only=True)
     try:
-        result = diff_relations(con, "left_t", "right_t", "id")
+        result = diff_relations(con, "left_t", "right_t", "id", strictness=strictness)
     finally:
         con.close()
     keys = result.missing_in_left + result.missing_in_right + result.mismatched_rows
@@ -131,11 +133,12 @@ def run_tool(path: Path, module: str) -> tuple[int, dict]:
 
 def child(case: str, path: Path, size: int, repeat: int) -> dict:
     """Best of `repeat` runs of one case; imports happen before the clock starts."""
-    if case == "ours":
+    if case in ("ours", "ours_exact"):
         sys.path.insert(0, str(REPO))
         import sync_platform.engines.reconcile  # noqa: F401
 
-        run = run_ours
+        def run(p: Path) -> tuple[int, dict]:
+            return run_ours(p, "exact" if case == "ours_exact" else "normalized")
     elif case == "handwritten":
         run = run_handwritten
     else:
@@ -173,7 +176,8 @@ def run_case(case: str, path: Path, size: int, repeat: int) -> dict:
     """One case in its own process: ours/handwritten under this interpreter, the tools under
     their own; the RESULT row, or a row saying why it failed."""
     try:
-        python = Path(sys.executable) if case in ("ours", "handwritten") else tool_python(case)
+        python = Path(sys.executable) if case in ("ours", "ours_exact", "handwritten") \
+            else tool_python(case)
     except (subprocess.CalledProcessError, OSError) as exc:
         return {"case": case, "size": size, "error": f"cannot install: {exc}"}
     args = [str(python), __file__, "--child", case, str(path), "--sizes", str(size),

@@ -26,6 +26,14 @@ from sync_platform.engines.reconcile.ownership import TargetPlan, TargetTable, t
 from sync_platform.engines.reconcile.publish import Published, publish
 from sync_platform.engines.warehouse import connect, quote
 
+CYCLES_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.sync_cycles (
+    finished_at TIMESTAMPTZ, target_table VARCHAR, system VARCHAR, table_name VARCHAR,
+    entity VARCHAR, flows VARCHAR, dry_run BOOLEAN, creates BIGINT, updates BIGINT, deletes BIGINT,
+    not_sent BIGINT, acknowledged BIGINT, rejected BIGINT, other_states BIGINT, requests BIGINT,
+    remaining BIGINT, known_rejects BIGINT, verified BOOLEAN, seconds DOUBLE);
+"""
 GOLDEN_ENTITIES_SQL = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'golden' "
                        "AND table_name NOT LIKE '%\\_%' ESCAPE '\\'")
 
@@ -172,6 +180,7 @@ def push_target(catalog: Catalog, t: TargetTable, *, dry_run: bool = False, appr
     if dry_run:
         cycle.report = push(catalog, change_set.changes + change_set.deferred, dry_run=True)
         cycle.seconds = time.perf_counter() - started
+        record_cycle(catalog, cycle)
         return cycle
     approve = approve or initial_sync(catalog, t)  # the first sync is the initial load
     cycle.report = push(catalog, change_set.changes, approve=approve)
@@ -196,7 +205,31 @@ def push_target(catalog: Catalog, t: TargetTable, *, dry_run: bool = False, appr
         cycle.known_rejects = len([g for g in left if g in explained or g in skipped_ids])
         cycle.unexplained = sorted(g for g in left if g not in explained and g not in skipped_ids)[:20]
     cycle.seconds = time.perf_counter() - started
+    record_cycle(catalog, cycle)
     return cycle
+
+
+def record_cycle(catalog: Catalog, cycle: PushCycle) -> None:
+    """One row per push cycle in ops.sync_cycles (health and status read it)."""
+    states: dict[str, int] = {}
+    requests = 0
+    for report in (cycle.report, cycle.deferred_report):
+        if report is not None:
+            requests += report.requests
+            for state, n in report.states.items():
+                states[state] = states.get(state, 0) + n
+    cs, t = cycle.change_set, cycle.target
+    other = sum(n for k, n in states.items() if k not in ("acknowledged", "rejected"))
+    with connect(catalog.warehouse_path) as con:
+        con.execute(CYCLES_DDL)
+        con.execute("INSERT INTO ops.sync_cycles VALUES (now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?, ?, ?, ?, ?)",
+                    [t.name, t.system, t.table, t.entity, ",".join(f.name for f in t.flows),
+                     cycle.after is None, cs.count("create"), cs.count("update") + len(cs.deferred),
+                     cs.count("delete"), sum(cs.skipped.values()), states.get("acknowledged", 0),
+                     states.get("rejected", 0), other, requests, cycle.remaining,
+                     cycle.known_rejects, cycle.verified if cycle.after is not None else None,
+                     cycle.seconds])
 
 
 
