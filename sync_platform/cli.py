@@ -80,9 +80,9 @@ def discover(system: str) -> None:
         console.print(table)
 
 
-def _catalog():
+def _catalog(require_secrets: bool = True):
     try:
-        return load_catalog()
+        return load_catalog(require_secrets=require_secrets)
     except CatalogError as exc:
         _fail(str(exc))
 
@@ -895,6 +895,65 @@ def _push_targets(names: tuple[str, ...], dry_run: bool, approve: bool, allow_ma
     console.print(table)
 
 
+@main.command("status")
+@click.option("--write/--no-write", default=True, show_default=True,
+              help="Also store the figures in ops.health (and ops.health_history).")
+def status_command(write: bool) -> None:
+    """Integration health per system and flow: last landing and push, lag against the schedule,
+    records, errors, dead letters, schema drift, pending reviews, verified."""
+    from sync_platform.engines.health import compute_health, write_health
+
+    catalog = _catalog(require_secrets=False)  # reads the warehouse only
+    rows = compute_health(catalog, settings.mappings_dir())
+    if write and catalog.warehouse_path.exists():
+        write_health(catalog.warehouse_path, rows)
+    colour = {"ok": "green", "warning": "yellow", "failing": "red", "never_run": "dim"}
+
+    def when(value) -> str:
+        return "" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+    systems = Table("system", "status", "last landing", "rows", "staged", "rejected", "dead letters",
+                    "schema changes 7d", "reviews", "why", title="systems")
+    for r in (r for r in rows if r.scope == "system"):
+        systems.add_row(r.name, f"[{colour[r.status]}]{r.status}[/]", when(r.last_landing),
+                        *(str(v if v is not None else "") for v in (
+                            r.rows_in_warehouse, r.staged, r.rejected, r.dead_letters,
+                            r.schema_changes_7d, r.pending_reviews)), r.reason)
+    console.print(systems)
+    flows = Table("flow", "systems", "status", "last push", "lag min", "every min", "pushed",
+                  "error rate", "dead letters", "verified", "why", title="flows")
+    for r in (r for r in rows if r.scope == "flow"):
+        flows.add_row(r.name, r.systems, f"[{colour[r.status]}]{r.status}[/]", when(r.last_push),
+                      "" if r.lag_minutes is None else f"{r.lag_minutes:.0f}",
+                      "" if r.expected_every_minutes is None else f"{r.expected_every_minutes:.0f}",
+                      "" if r.pushed_last_cycle is None else str(r.pushed_last_cycle),
+                      "" if r.error_rate is None else f"{r.error_rate:.1%}", str(r.dead_letters),
+                      {True: "yes", False: "no", None: ""}[r.verified], r.reason)
+    console.print(flows)
+    worst = {r.status for r in rows}
+    console.print("everything in sync" if worst <= {"ok"} else
+                  f"{sum(r.status == 'failing' for r in rows)} failing, "
+                  f"{sum(r.status == 'warning' for r in rows)} warning, "
+                  f"{sum(r.status == 'never_run' for r in rows)} never run")
+
+
+@main.command("flow-done")
+@click.argument("flow")
+@click.option("--by", default=lambda: os.environ.get("USER", "someone"), help="Who did it.")
+@click.option("--note", default="")
+def flow_done(flow: str, by: str, note: str) -> None:
+    """Record that a person did a manual flow's checklist (health tracks its cadence)."""
+    from sync_platform.engines.health import record_manual_run
+
+    catalog = _catalog(require_secrets=False)
+    found = next((f for f in catalog.flows if f.name == flow), None)
+    if found is None or found.timing.manual is None:
+        manual = [f.name for f in catalog.flows if f.timing.manual is not None]
+        _fail(f"{flow!r} is not a manual flow; manual flows: {', '.join(manual) or 'none'}")
+    record_manual_run(catalog.warehouse_path, flow, by, note)
+    console.print(f"{flow}: done by {by}; checklist: " + "; ".join(found.timing.manual.checklist))
+
+
 @main.command("push-approve")
 @click.argument("approval_id")
 def push_approve(approval_id: str) -> None:
@@ -1185,6 +1244,10 @@ def sandbox_faults(system: str, rate_limit: int | None, rate_window: float, erro
     response.raise_for_status()
     console.print(f"{system} faults: {response.json()}")
 
+
+from sync_platform.cli_map import map_command  # noqa: E402 - registered after `main` exists
+
+main.add_command(map_command)
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,10 @@ def test_demo_lands_every_system_then_exactly_the_changes(data_dir, mappings_dir
     assert "1st landing" in result.output and "3rd landing" in result.output
     assert "reconciliation and push-out" in result.output  # the loop closes in the demo
     assert "employee__payroll" in result.output and (data_dir / "published" / "warehouse.duckdb").exists()
+    status = CliRunner().invoke(main, ["status"], catch_exceptions=False)
+    assert status.exit_code == 0 and "hr_to_payroll_employees" in status.output, status.output
+    assert "failing" not in status.output.split("flows")[-1].split("\n", 1)[-1].lower() or \
+        "0 failing" in status.output
     for system in ("crm", "marketing", "accounting", "hr", "payroll", "warehouse", "shop"):
         assert system in result.output
     assert (data_dir / "warehouse.duckdb").exists()

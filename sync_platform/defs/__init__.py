@@ -7,8 +7,10 @@ from pathlib import Path
 from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dlt import DagsterDltResource
 
+from sync_platform.defs.alerts import alert_sensors
 from sync_platform.defs.discovery.assets import discovery_schedule, schema_snapshots
 from sync_platform.defs.golden.assets import golden_assets
+from sync_platform.defs.health.assets import health_asset
 from sync_platform.defs.ingest.assets import landing_assets, source_specs
 from sync_platform.defs.mapping.assets import mapping_asset
 from sync_platform.defs.profile.assets import profiling_assets
@@ -29,10 +31,12 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     understanding = [*profiling_assets(catalog), mapping_asset(catalog), *staging_assets(entities)]
     golden = golden_assets(entities)
     recon, published, pushes = sync_assets(catalog, mappings_dir)
+    health = [health_asset([a.key for a in pushes])]
     return Definitions(
         assets=[*source_specs(catalog), *landing, schema_snapshots, *understanding, *golden,
-                *recon, *published, *pushes],
+                *recon, *published, *pushes, *health],
         schedules=[discovery_schedule(catalog)],
+        sensors=alert_sensors(mappings_dir),
         jobs=[
             define_asset_job("land_all", selection=AssetSelection.assets(*landing),
                              description="Land every system into the warehouse"),
@@ -50,13 +54,13 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
                              description="Reconcile every target against the golden records and "
                              "publish the analysts' copy"),
             define_asset_job("push_all",
-                             selection=AssetSelection.assets(*recon, *published, *pushes)
+                             selection=AssetSelection.assets(*recon, *published, *pushes, *health)
                              | AssetSelection.checks_for_assets(*recon, *pushes),
                              description="Reconcile every target, publish, push the change sets, "
                              "land the targets again and verify"),
             define_asset_job("sync",
                              selection=AssetSelection.assets(*landing, *understanding, *golden,
-                                                             *recon, *published, *pushes)
+                                                             *recon, *published, *pushes, *health)
                              | AssetSelection.checks_for_assets(*understanding, *golden, *recon,
                                                                 *pushes),
                              description="The full cycle: land, understand, resolve, reconcile, "

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sync_platform.engines.catalog.alerts import AlertsConfig
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 SYSTEM_KINDS = ("rest", "sql", "files")
@@ -185,9 +187,18 @@ class WarehouseConfig(_Strict):
     path: str = Field(min_length=1)
 
 
+class ManualFlow(_Strict):
+    """Data not worth automating: a person does it on a cadence, health tracks it."""
+
+    owner: str = Field(min_length=1)
+    every_days: float = Field(gt=0)
+    checklist: list[str] = Field(default_factory=list)
+
+
 class FlowTiming(_Strict):
     cron: str | None = None
     on_change: bool = False
+    manual: ManualFlow | None = None
 
     @field_validator("cron")
     @classmethod
@@ -200,8 +211,8 @@ class FlowTiming(_Strict):
 
     @model_validator(mode="after")
     def _one_trigger(self) -> FlowTiming:
-        if (self.cron is None) == (not self.on_change):
-            raise ValueError("give exactly one of `cron` or `on_change: true`")
+        if [self.cron is not None, self.on_change, self.manual is not None].count(True) != 1:
+            raise ValueError("give exactly one of `cron`, `on_change: true` or `manual`")
         return self
 
 
@@ -280,6 +291,7 @@ class Catalog(_Strict):
     mapping: MappingConfig = Field(default_factory=MappingConfig)
     push: PushConfig = Field(default_factory=PushConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # sinks for failures and recoveries
     systems: dict[str, System] = Field(min_length=1)
     system_of_record: dict[str, str] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)

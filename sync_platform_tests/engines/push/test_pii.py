@@ -100,7 +100,7 @@ def test_canary_pii_never_leaves_the_target(sandbox, push_catalog, caplog, capsy
         replay(push_catalog, ledger_payload(wh))
     errors.append(str(info.value) + repr(info.value.args))
     cli = CliRunner().invoke(main, ["dlq", "replay", "--all"])
-    assert cli.exit_code != 0 and isinstance(cli.exception, MaskedPayload)
+    assert cli.exit_code != 0 and "masked personal data" in cli.output  # a clear error, no traceback
     errors += [cli.output, str(cli.exception)]
     assert [r["dlq_id"] for r in list_dead_letters(wh)] == [letter["dlq_id"]]  # still open
     golden = {c["golden_id"]: {**c["payload"], "salary": 50_004} for c in changes}

@@ -1,0 +1,1 @@
+"""The `ops/health` asset: integration health per system and flow."""
