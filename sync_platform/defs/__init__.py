@@ -8,6 +8,12 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dlt import DagsterDltResource
 
 from sync_platform.defs.alerts import alert_sensors
+from sync_platform.defs.automation import (
+    automated,
+    automation_sensor,
+    flow_schedules,
+    freshness_sensor,
+)
 from sync_platform.defs.discovery.assets import discovery_schedule, schema_snapshots
 from sync_platform.defs.golden.assets import golden_assets
 from sync_platform.defs.health.assets import health_asset
@@ -32,11 +38,16 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     golden = golden_assets(entities)
     recon, published, pushes = sync_assets(catalog, mappings_dir)
     health = [health_asset([a.key for a in pushes])]
+    # downstream of landing follows changes by itself, gated by the blocking checks
+    understanding, golden, recon, published, pushes, health = (
+        automated(group) for group in (understanding, golden, recon, published, pushes, health))
+    downstream = [*understanding, *golden, *recon, *published, *pushes, *health]
     return Definitions(
         assets=[*source_specs(catalog), *landing, schema_snapshots, *understanding, *golden,
                 *recon, *published, *pushes, *health],
-        schedules=[discovery_schedule(catalog)],
-        sensors=alert_sensors(mappings_dir),
+        schedules=[discovery_schedule(catalog), *flow_schedules(catalog, landing, downstream)],
+        sensors=[*alert_sensors(mappings_dir), freshness_sensor(landing, mappings_dir),
+                 automation_sensor()],
         jobs=[
             define_asset_job("land_all", selection=AssetSelection.assets(*landing),
                              description="Land every system into the warehouse"),

@@ -3,15 +3,17 @@ reconcile, push, land the targets again, verify; then the gates that stop a push
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import duckdb
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions
 
 from sync_platform.defs import build_definitions
+from sync_platform.engines.sandbox.store import RecordStore
 from sync_platform_tests.defs.landing_helpers import query
 
 TARGETS = ("contact__crm", "contact__marketing", "customer__accounting", "customer__crm",
@@ -100,6 +102,22 @@ def test_one_cycle_converges_and_a_second_changes_nothing(sandbox, catalog):
         assert again[f"push/{t}"]["verified"] is True, t
     assert again["recon/employee__payroll"]["pushable"] == 0
 
+    # an edit in crm (the system of record for contact details) reaches marketing in the next cycle
+    golden_id = query(warehouse, """SELECT golden_id FROM golden.contact_xref GROUP BY 1
+        HAVING count(*) FILTER (WHERE source_system = 'crm') = 1
+           AND count(*) FILTER (WHERE source_system = 'marketing') = 1 ORDER BY 1 LIMIT 1""")[0][0]
+    store = RecordStore(root / "crm.sqlite")
+    with store.transaction() as con:
+        record = RecordStore.find(con, "Contact", "ext_key", golden_id, live=True)
+        record.data["Phone"] = "+14155550199"
+        RecordStore.update(con, record, RecordStore.next_timestamp(con, ["Contact"]))
+    third = defs.resolve_job_def("sync").execute_in_process(instance=instance)
+    assert third.success and _by_asset(third)["push/contact__marketing"]["verified"] is True
+    with sqlite3.connect(root / "marketing.sqlite") as con:
+        data = con.execute("SELECT data FROM records WHERE object = 'contacts' AND ext_key = ? "
+                           "AND deleted = 0", (golden_id,)).fetchall()
+    assert [json.loads(d)["phone"] for (d,) in data] == ["+14155550199"]
+
 
 def test_gates_stop_the_push(sandbox, catalog):
     instance = DagsterInstance.ephemeral()
@@ -111,6 +129,7 @@ def test_gates_stop_the_push(sandbox, catalog):
         con.execute("DELETE FROM raw_payroll.employees WHERE id % 4 <> 0")
         con.execute("UPDATE golden.customer SET name = name || ' (renamed)'")
         con.execute("DELETE FROM golden.contact")
+    baseline = evaluate_automation_conditions(defs, instance)  # the automation sensor's last tick
     run = defs.resolve_job_def("push_all").execute_in_process(instance=instance, raise_on_error=False)
     gates = _checks(run, "recon")
     assert not gates[("recon/employee__payroll", "no_volume_drop")][0]
@@ -123,3 +142,19 @@ def test_gates_stop_the_push(sandbox, catalog):
         renamed = con.execute("SELECT count(*) FROM customers WHERE CompanyName LIKE '%(renamed)'"
                               ).fetchone()[0]
     assert renamed == 0  # nothing of the blocked change reached the target
+
+    # declarative automation in a later tick: the reconciliations were materialized, but a push
+    # whose gate failed in that other run is not requested; nothing else changed, so a quiet
+    # tick after it requests nothing at all
+    tick = evaluate_automation_conditions(defs, instance, cursor=baseline.cursor)
+
+    def requested(result) -> set[str]:
+        return {r.key.to_user_string() for r in result.results
+                if isinstance(r.key, AssetKey) and r.true_subset.size}
+
+    asked = requested(tick)
+    assert "push/employee__payroll" not in asked and "push/customer__accounting" not in asked, asked
+    assert "recon/employee__payroll" in _by_asset(run)  # its upstream did change …
+    assert "ops/health" in asked, asked  # … and where no gate failed, automation carries on
+    quiet = evaluate_automation_conditions(defs, instance, cursor=tick.cursor)
+    assert requested(quiet) <= asked  # nothing new changed: nothing new is asked for

@@ -7,6 +7,8 @@
 - `write(table, records)` upserts records and returns one `WriteResult` per record, in order.
 - `delete(table, keys)` deletes records by the target's own ids (primary key values), one
   `WriteResult` per key, in order; a record that is already gone counts as deleted (idempotent).
+- `probe(table)` is a cheap "did anything change?" marker of a table (one small request or
+  query, never a full read); `can_probe(table)` tells whether the connector can make one.
 """
 
 from __future__ import annotations
@@ -94,6 +96,21 @@ class Connector(ABC):
     @abstractmethod
     def write(self, table: str, records: Iterable[dict[str, Any]]) -> list[WriteResult]:
         """Upsert records by the table's external id field (or primary key)."""
+
+    @abstractmethod
+    def probe(self, table: str) -> str | None:
+        """A short, deterministic marker of the table's latest change, None when it is empty.
+
+        Two calls with no change in between return the same marker; an insert, update or
+        delete that landing would pick up changes it. Costs one small request or query (the
+        newest change cursor, a count, a file listing), never a full read. Raises when the
+        system cannot be reached (`probe_system` turns that into an `error:` marker).
+        """
+
+    def can_probe(self, table: str) -> bool:
+        """False when `probe` cannot see changes of this table (it then always answers None,
+        and a freshness sensor should land the table on its schedule instead)."""
+        return True
 
     def delete(self, table: str, keys: Iterable[Any]) -> list[WriteResult]:
         """Delete records by their primary key values (the target's own ids); one result per key,

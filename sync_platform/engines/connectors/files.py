@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,20 @@ class FilesConnector(Connector):
                                  self.system.connection.delimiter, 100))
             found[name] = [FieldInfo(str(c), str(frame[c].dtype)) for c in frame.columns]
         return found
+
+    def probe(self, table: str) -> str | None:
+        """The newest file matching the table's glob (by modification time, then name) as
+        "<name>|<size>|<mtime as ISO UTC>", None when no file matches. One directory listing
+        and a stat per file; no file is opened. A new export, or an export rewritten in place,
+        changes it; removing an older export does not (landing ignores that too)."""
+        files = self._files(table)
+        if not files:
+            return None
+        stats = [(path, os.stat(path)) for path in files]
+        path, st = max(stats, key=lambda item: (item[1].st_mtime_ns, item[0]))
+        ns = st.st_mtime_ns
+        mtime = datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(microsecond=ns // 1000 % 1_000_000)
+        return f"{os.path.relpath(path, self.folder)}|{st.st_size}|{mtime.isoformat()}"
 
     def source(
         self, tables: Sequence[str] | None = None, since: Any = None, offline: bool = False

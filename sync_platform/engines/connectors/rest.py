@@ -52,5 +52,12 @@ class RestConnector(Connector):
     def write(self, table: str, records: Iterable[dict[str, Any]]) -> list[WriteResult]:
         return self.preset.write(self.session(), self.table(table), list(records))
 
+    def probe(self, table: str) -> str | None:
+        """The preset's one-request change marker (see each preset's `probe`)."""
+        return self.preset.probe(self.session(), self.table(table))
+
+    def can_probe(self, table: str) -> bool:
+        return self.preset.can_probe(self.table(table))
+
     def delete(self, table: str, keys: Iterable[Any]) -> list[WriteResult]:
         return self.preset.delete(self.session(), self.table(table), [str(k) for k in keys])

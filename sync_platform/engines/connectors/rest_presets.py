@@ -85,6 +85,13 @@ class Preset:
         """Delete records by their ids; already gone is a success (`gone=True`)."""
         raise ConnectorError(f"{type(self).__name__} systems have no delete")
 
+    def probe(self, session: Session, spec: TableSpec) -> str | None:
+        """A marker of the table's latest change from one request (see `Connector.probe`)."""
+        raise ConnectorError(f"{type(self).__name__} systems cannot probe for changes")
+
+    def can_probe(self, spec: TableSpec) -> bool:
+        return True
+
     def needs_fields(self) -> bool:
         return False
 
@@ -94,7 +101,10 @@ class Preset:
         return {"cursor_path": spec.cursor, "initial_value": since or self.initial_cursor}
 
     def _get_json(self, session: Session, path: str, **kwargs: Any) -> Any:
-        response, exc = send(session, "GET", self.url(path), **kwargs)
+        return self._json(session, "GET", path, **kwargs)
+
+    def _json(self, session: Session, method: str, path: str, **kwargs: Any) -> Any:
+        response, exc = send(session, method, self.url(path), **kwargs)
         if response is None or response.status_code >= 400:
             detail = f"HTTP {response.status_code}: {json_or_text(response)}" if response is not None else str(exc)
             raise ConnectorError(f"{self.system.description or 'system'} {path}: {detail}")
@@ -128,6 +138,22 @@ class Salesforce(Preset):
         if incremental := self.incremental(spec, since):
             endpoint["incremental"] = incremental
         return [{"name": name, "endpoint": endpoint, "processing_steps": [{"map": _drop_attributes}]}]
+
+    def probe(self, session: Session, spec: TableSpec) -> str | None:
+        """One SOQL query over /queryAll: `SELECT Id, LastModifiedDate FROM <obj> ORDER BY
+        LastModifiedDate DESC, Id DESC LIMIT 1` -> "<LastModifiedDate>|<Id>". queryAll includes
+        the recycle bin, and a delete stamps the record with a new LastModifiedDate, so deletes
+        count too. Salesforce keeps these stamps to the second: a second change within the
+        same second as the probed one, on a record with a lower Id, shows only with the next
+        change (landing reads the cursor inclusively, so nothing is lost, only delayed)."""
+        cursor = spec.cursor or "LastModifiedDate"
+        query = (f"SELECT Id, {cursor} FROM {spec.source} "
+                 f"ORDER BY {cursor} DESC, Id DESC LIMIT 1")
+        body = self._get_json(session, f"{self.API}/queryAll", params={"q": query})
+        records = body.get("records") or []
+        if not records:
+            return None
+        return f"{records[0].get(cursor)}|{records[0].get('Id')}"
 
     def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
         body = self._get_json(session, f"{self.API}/sobjects/{spec.source}/describe")
@@ -239,6 +265,23 @@ class HubSpot(Preset):
             {"name": f"{name}_archived", "endpoint": archived, "processing_steps": flatten},
         ]
 
+    def probe(self, session: Session, spec: TableSpec) -> str | None:
+        """One search request: no filters, sorted on hs_lastmodifieddate DESCENDING, limit 1
+        -> "<newest updatedAt>|<its id>|<total>". Search never returns archived records, but
+        its `total` counts the live ones: archiving (deleting) a record lowers it, so deletes
+        change the marker without a second request to the archived list; inserts, updates
+        and restores move the newest record. None when no live record exists. HubSpot's
+        search index trails writes by a few seconds, so a change shows a little late."""
+        body = self._json(session, "POST", f"crm/v3/objects/{spec.source}/search", json={
+            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
+            "properties": ["hs_lastmodifieddate"], "limit": 1})
+        results = body.get("results") or []
+        if not results:
+            return None
+        top = results[0]
+        stamp = top.get("updatedAt") or (top.get("properties") or {}).get("hs_lastmodifieddate")
+        return f"{stamp}|{top.get('id')}|{body.get('total')}"
+
     def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
         body = self._get_json(session, f"crm/v3/properties/{spec.source}")
         fields = [FieldInfo(p["name"], p.get("type", "string"), True,
@@ -306,6 +349,20 @@ class Shopify(Preset):
             endpoint["incremental"] = incremental
         return [{"name": name, "endpoint": endpoint}]
 
+    def probe(self, session: Session, spec: TableSpec) -> str | None:
+        """One request: `GET /<resource>.json?limit=1&order=updated_at desc&fields=id,updated_at`
+        -> "<updated_at>|<id>" of the most recently updated record (any status, so archiving
+        counts). A product deleted for good (DELETE) leaves no trace to see here, just as it
+        leaves none for incremental landing. Shopify stamps are to the second: a change in the
+        same second as the probed one shows with the next change."""
+        cursor = spec.cursor or "updated_at"
+        params = {"limit": 1, "order": f"{cursor} desc", "fields": f"id,{cursor}"}
+        body = self._get_json(session, f"{self.API}/{spec.source}.json", params=params)
+        items = body.get(spec.source) or []
+        if not items:
+            return None
+        return f"{items[0].get(cursor)}|{items[0].get('id')}"
+
     def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
         body = self._get_json(session, f"{self.API}/{spec.source}.json", params={"limit": 1})
         sample = (body.get(spec.source) or [{}])[0]
@@ -369,6 +426,17 @@ class Generic(Preset):
             if ep.cursor_param:
                 endpoint["params"][ep.cursor_param] = "{incremental.start_value}"
         return [{"name": name, "endpoint": endpoint}]
+
+    def probe(self, session: Session, spec: TableSpec) -> str | None:
+        """Always None, without a request: the generic preset cannot probe. An endpoint described
+        in YAML has no way to declare a newest-first order (`cursor_param` only bounds the
+        start), and page 1 of an ascending or unspecified order does not change when later
+        records do, so a marker from it would hide changes. A freshness sensor lands such
+        tables on their schedule (`can_probe` is False)."""
+        return None
+
+    def can_probe(self, spec: TableSpec) -> bool:
+        return False
 
     def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
         raise ConnectorError("generic REST systems have no describe endpoint; the landed schema is used")

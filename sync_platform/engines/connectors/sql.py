@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dlt
@@ -131,6 +131,36 @@ class SqlConnector(Connector):
             engine.dispose()
         return results
 
+    def probe(self, table: str) -> str | None:
+        """`SELECT max(<cursor>), count(*) FROM <table>` in one query: "<max cursor as ISO
+        text>|<row count>", None when the table has no rows. The count catches hard deletes,
+        the cursor inserts, updates and soft deletes.
+
+        Without a cursor it is "<row count>|<max primary key>": inserts and deletes show, but
+        updates are invisible to the probe, exactly as they are to incremental landing (a
+        table without a cursor is read in full on its schedule anyway).
+        Identifiers are quoted by SQLAlchemy; nothing is reflected (no extra queries).
+        """
+        spec = self.table(table)
+        columns = [spec.cursor] if spec.cursor else list(spec.primary_key)
+        target = sa.table(spec.source, *[sa.column(c) for c in columns],
+                          schema=self.system.connection.db_schema)
+        query = sa.select(*[sa.func.max(target.c[c]) for c in columns],
+                          sa.func.count()).select_from(target)
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                *tops, rows = conn.execute(query).one()
+        except sa.exc.DBAPIError as exc:
+            raise ConnectorError(f"{self.name}: cannot probe {spec.source!r} at "
+                                 f"{safe_url(self.url)}: {exc.orig}") from None
+        finally:
+            engine.dispose()
+        if not rows:
+            return None
+        values = [_marker_text(v) for v in tops]
+        return "|".join([*values, str(rows)] if spec.cursor else [str(rows), *values])
+
     def delete(self, table: str, keys: Iterable[Any]) -> list[WriteResult]:
         """DELETE each record by its primary key (parameterised), one transaction per key so a
         key that fails does not hold back the others; a key matching no row is already gone."""
@@ -160,6 +190,20 @@ class SqlConnector(Connector):
         finally:
             engine.dispose()
         return results
+
+
+def _marker_text(value: Any) -> str:
+    """A probe value as stable text: datetimes (objects, or the text SQLite holds) as ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).isoformat()
+        except ValueError:
+            return value
+    return str(value)
 
 
 def key_values(columns: Sequence[sa.Column], key: Any) -> list[Any]:

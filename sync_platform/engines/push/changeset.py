@@ -116,18 +116,20 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
     live, live_cols = live_rows_sql(con, t)
     pk = normalized(t.primary_key[0])
     ext, address = t.external_id_field, _address(t)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS "
-                f"{rendered_sql(con, t, live_cols, t.create_defaults)}")
+    # golden ids with something to send
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cs_work AS
+        SELECT golden_id, target_key, kind, list(field) FILTER (WHERE kind = 'field_mismatch') AS fields
+        FROM {recon} WHERE pushable AND golden_id IS NOT NULL GROUP BY ALL""")
+    # rendered again only for those (and for deletes), not for every golden record
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS SELECT * FROM "
+                f"({rendered_sql(con, t, live_cols, t.create_defaults)}) "
+                f"WHERE golden_deleted OR golden_id IN (SELECT golden_id FROM _cs_work)")
     keep = [c for c in live_cols if c != pk]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_live AS SELECT CAST({quote(pk)} AS VARCHAR) "
                 f"AS target_key, {', '.join(quote(c) for c in keep)} FROM {live}")
     held = con.execute(f"SELECT DISTINCT golden_id FROM golden.{quote(t.entity + '_xref')} "
                        "WHERE review_status = 'held'").fetchall()
     held_ids = {r[0] for r in held}
-    # golden ids with something to send
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cs_work AS
-        SELECT golden_id, target_key, kind, list(field) FILTER (WHERE kind = 'field_mismatch') AS fields
-        FROM {recon} WHERE pushable AND golden_id IS NOT NULL GROUP BY ALL""")
     deletes = _rows(con, "SELECT DISTINCT g.golden_id, g.target_key FROM _cs_golden g "
                     "JOIN _cs_live l USING (target_key) WHERE g.golden_deleted") if t.deletes else []
     con.execute("CREATE OR REPLACE TEMP TABLE _cs_ids AS SELECT DISTINCT golden_id FROM _cs_work "

@@ -60,7 +60,11 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
                 c.operation, None, review=f"{target.system_name}.{table} has no external id field: "
                 "a create could not be matched later; give the target key")
             continue
-        if c.target_key:
+        if c.target_key and (c.before or {}).get(ext) == c.golden_id:
+            # the target record already holds the golden id: upsert by it (an address such as
+            # an email may be the very field this update changes)
+            out[c.key] = Decision("update", ext, c.target_key)
+        elif c.target_key:
             out[c.key] = Decision("update", address or ext, c.target_key)
         elif c.operation == "update" and not target.spec(table).match_fields:
             out[c.key] = Decision("update", ext)

@@ -1,6 +1,7 @@
 """The `crm` system: a Salesforce REST API look-alike (Account, Contact) over a record store.
 
-Supported: SOQL subset on /query and /queryAll with stateless keyset locators, describe,
+Supported: SOQL subset on /query and /queryAll with stateless keyset locators (ORDER BY
+LastModifiedDate ASC or DESC, e.g. a newest-change probe with DESC LIMIT 1), describe,
 record GET, upsert by external id (single and composite), composite delete (records go to the
 recycle bin: IsDeleted = true, seen by queryAll only), limits. Salesforce-style 18-char ids.
 Upserts by external id do not match records in the recycle bin (a new record is created).
@@ -14,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from .http_base import ApiError, Request, Response, RestApi
+from .http_base import ApiError, Request, Response, RestApi, query_newest
 from .store import Record, RecordStore
 from .timeutil import parse_datetime_ms, sf_datetime
 
@@ -181,16 +182,21 @@ def parse_soql(conn, soql: str) -> dict[str, Any]:
             if op in ("<=", "<", "="):
                 bound = ms if op != "<" else ms - 1
                 hi = bound if hi is None else min(hi, bound)
+    desc = False
     if m.group("order"):
         keys = [k.split() for k in m.group("order").split(",")]
         ok = [k[0].lower() for k in keys] in (["lastmodifieddate"], ["lastmodifieddate", "id"],
                                               ["systemmodstamp"], ["systemmodstamp", "id"])
-        ok = ok and all(len(k) == 1 or (len(k) == 2 and k[1].lower() == "asc") for k in keys)
+        directions = {k[1].lower() if len(k) == 2 else "asc" for k in keys}
+        ok = ok and all(len(k) in (1, 2) for k in keys) and directions in ({"asc"}, {"desc"})
         if not ok:
             raise _err(400, "MALFORMED_QUERY",
-                       "the sandbox supports ORDER BY LastModifiedDate [ASC], Id [ASC] only")
+                       "the sandbox supports ORDER BY LastModifiedDate [ASC|DESC], Id [ASC|DESC] "
+                       "only (one direction)")
+        desc = directions == {"desc"}
     limit = int(m.group("limit")) if m.group("limit") else None
-    return {"obj": obj, "names": names, "lo": lo, "lo_inc": lo_inclusive, "hi": hi, "limit": limit}
+    return {"obj": obj, "names": names, "lo": lo, "lo_inc": lo_inclusive, "hi": hi, "limit": limit,
+            "desc": desc}
 
 
 def _encode(state: dict[str, Any]) -> str:
@@ -291,10 +297,18 @@ class CrmApi(RestApi):
     def _page(self, conn, plan: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         want = min(state["batch"], state["total"] - state["served"])
         after = tuple(state["after"]) if state["after"] else None
-        recs = RecordStore.query(
-            conn, plan["obj"], deleted=None if state["all"] else False, min_modified=plan["lo"],
-            min_inclusive=plan["lo_inc"], max_modified=state["hi"], after_mod=after,
-            limit=max(want, 0)) if want > 0 else []
+        deleted = None if state["all"] else False
+        if want <= 0:
+            recs = []
+        elif plan.get("desc"):  # newest first; `after` is then the keyset of the last one served
+            recs = query_newest(conn, plan["obj"], deleted=deleted, min_modified=plan["lo"],
+                                min_inclusive=plan["lo_inc"], max_modified=state["hi"],
+                                before=after, limit=want)
+        else:
+            recs = RecordStore.query(
+                conn, plan["obj"], deleted=deleted, min_modified=plan["lo"],
+                min_inclusive=plan["lo_inc"], max_modified=state["hi"], after_mod=after,
+                limit=want)
         served = state["served"] + len(recs)
         done = served >= state["total"] or len(recs) < want
         out: dict[str, Any] = {"totalSize": state["total"], "done": done,

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import ValidationError
 
 from .faults import FaultSettings, FaultState, Verdict
-from .store import RecordStore
+from .store import COLUMNS, Record, RecordStore, _where
 
 
 @dataclass
@@ -264,3 +264,23 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
     return _Handler
+
+
+def query_newest(conn: Any, obj: str, *, deleted: bool | None = None,
+                 min_modified: int | None = None, min_inclusive: bool = True,
+                 max_modified: int | None = None, before: tuple[int, str] | None = None,
+                 limit: int | None = None, extra_where: str = "",
+                 extra_params: tuple = ()) -> list[Record]:
+    """Records of `obj` newest first: ORDER BY modified_at DESC, id DESC, with keyset `before`
+    (the (modified_at, id) of the last record served). The products' DESC sorts use it."""
+    where, params = _where(obj, deleted, min_modified, min_inclusive, max_modified)
+    if before is not None:
+        where += " AND (modified_at < ? OR (modified_at = ? AND id < ?))"
+        params += [before[0], before[0], before[1]]
+    if extra_where:
+        where += " AND " + extra_where
+        params += list(extra_params)
+    sql = f"SELECT {COLUMNS} FROM records WHERE {where} ORDER BY modified_at DESC, id DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return [Record.from_row(r) for r in conn.execute(sql, params).fetchall()]

@@ -1,8 +1,9 @@
 """The `marketing` system: a HubSpot CRM v3 API look-alike (companies, contacts).
 
 Supported: object list with cursor paging, single GET, search on modified time (and simple
-property equality), batch upsert by a unique property with 207 partial errors, batch archive
-(204; unknown or already archived ids are ignored), properties.
+property equality) sorted by last-modified date ASCENDING or DESCENDING, batch upsert by a
+unique property with 207 partial errors, batch archive (204; unknown or already archived ids
+are ignored), properties.
 Simplification: without `properties`, list/search return all properties (HubSpot returns a
 default subset). Archived records are listed only with archived=true, never in search.
 """
@@ -16,7 +17,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from .http_base import ApiError, Request, Response, RestApi
+from .http_base import ApiError, Request, Response, RestApi, query_newest
 from .store import Record, RecordStore, now_ms
 from .timeutil import hs_datetime, parse_datetime_ms
 
@@ -263,9 +264,14 @@ class MarketingApi(RestApi):
             else:
                 total = RecordStore.count(conn, obj, deleted=False, extra_where=where,
                                           extra_params=tuple(params))
-            recs = RecordStore.query(conn, obj, deleted=False, after_mod=after_mod,
-                                     extra_where=where, extra_params=tuple(params),
-                                     limit=limit + 1)
+            if self._newest_first(body.get("sorts")):
+                recs = query_newest(conn, obj, deleted=False, before=after_mod,
+                                    extra_where=where, extra_params=tuple(params),
+                                    limit=limit + 1)
+            else:
+                recs = RecordStore.query(conn, obj, deleted=False, after_mod=after_mod,
+                                         extra_where=where, extra_params=tuple(params),
+                                         limit=limit + 1)
         props = body.get("properties") or None
         out: dict[str, Any] = {"total": total,
                                "results": [render(r, props) for r in recs[:limit]]}
@@ -273,6 +279,27 @@ class MarketingApi(RestApi):
             last = recs[limit - 1]
             out["paging"] = {"next": {"after": _cursor([last.modified_at, last.id, total])}}
         return Response(200, out)
+
+    @staticmethod
+    def _newest_first(sorts: Any) -> bool:
+        """True for a DESCENDING sort on the last-modified date. Results are always in
+        last-modified order (ties by id); sorts on other properties are not supported and
+        keep that order."""
+        if not sorts:
+            return False
+        if not isinstance(sorts, list):
+            raise _error(400, "Invalid input: sorts must be a list")
+        first = sorts[0]
+        if isinstance(first, str):  # HubSpot also takes "hs_lastmodifieddate" / "-hs_..."
+            name, direction = first.lstrip("-"), "DESCENDING" if first.startswith("-") else "ASCENDING"
+        elif isinstance(first, dict):
+            name = first.get("propertyName")
+            direction = str(first.get("direction", "ASCENDING")).upper()
+        else:
+            raise _error(400, "Invalid input: each sort must be an object")
+        if direction not in ("ASCENDING", "DESCENDING"):
+            raise _error(400, f"Invalid input: sort direction {direction!r}")
+        return direction == "DESCENDING" and name in ("hs_lastmodifieddate", "lastmodifieddate")
 
     @staticmethod
     def _filters(groups: list, known: set[str]) -> tuple[str, list]:

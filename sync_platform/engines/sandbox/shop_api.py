@@ -1,8 +1,9 @@
 """The `shop` system: a Shopify Admin REST API look-alike (products, variants, inventory).
 
-Supported: products list with Link-header cursor paging and updated_at_min, product count and
-GET and DELETE (gone for good with its variants; 404 afterwards), variant GET/PUT, locations, inventory_levels/set (one location; the variant's
-inventory_quantity follows it). Timestamps have second precision like Shopify's.
+Supported: products list with Link-header cursor paging, updated_at_min, `order` (id asc,
+updated_at asc|desc) and `fields`, product count and GET and DELETE (gone for good with its
+variants; 404 afterwards), variant GET/PUT, locations, inventory_levels/set (one location;
+the variant's inventory_quantity follows it). Timestamps have second precision like Shopify's.
 Simplification: when page_info is given, other filters are taken from the cursor and ignored.
 """
 
@@ -16,7 +17,7 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .http_base import ApiError, Request, Response, RestApi
+from .http_base import ApiError, Request, Response, RestApi, query_newest
 from .store import Record, RecordStore
 from .timeutil import parse_datetime_ms, shopify_datetime
 
@@ -32,6 +33,7 @@ LOCATION = {"id": LOCATION_ID, "name": "Main Warehouse", "address1": "500 Harbor
             "active": True, "admin_graphql_api_id": f"gid://shopify/Location/{LOCATION_ID}"}
 TOUCH = ("product", "variant")
 V = r"(?P<version>\d{4}-\d{2}|unstable)"
+ORDERS = ("id asc", "updated_at asc", "updated_at desc")  # products.json `order` values
 
 
 def render_variant(v: Record) -> dict[str, Any]:
@@ -156,32 +158,55 @@ class ShopApi(RestApi):
                 raw = page_info + "=" * (-len(page_info) % 4)
                 state = json.loads(base64.urlsafe_b64decode(raw))
                 after, min_ms, status = state["last"], state["min"], state.get("status")
+                order = state.get("order", "id asc")
             except (ValueError, KeyError, TypeError) as exc:
                 raise _errors(400, {"page_info": ["Invalid value."]}) from exc
         else:
             after, status = None, req.param("status")
+            order = " ".join((req.param("order") or "id asc").lower().split())
+            if " " not in order:
+                order += " asc"
+            if order not in ORDERS:
+                raise _errors(400, {"order": ["is invalid (the sandbox supports "
+                                              + ", ".join(sorted(ORDERS)) + ")"]})
             text = req.param("updated_at_min")
             try:
                 min_ms = parse_datetime_ms(text) if text else None
             except ValueError as exc:
                 raise _errors(400, {"updated_at_min": ["is not a valid date"]}) from exc
+        fields = [f.strip() for f in (req.param("fields") or "").split(",") if f.strip()]
         deleted = None if status in (None, "any") else status == "archived"
         with self.store.reading() as conn:
-            recs = RecordStore.query(conn, "product", deleted=deleted, min_modified=min_ms,
-                                     after_rid=after, order="rid", limit=limit + 1)
+            if order == "updated_at desc":
+                recs = query_newest(conn, "product", deleted=deleted, min_modified=min_ms,
+                                    before=tuple(after) if after else None, limit=limit + 1)
+            elif order == "updated_at asc":
+                recs = RecordStore.query(conn, "product", deleted=deleted, min_modified=min_ms,
+                                         after_mod=tuple(after) if after else None,
+                                         limit=limit + 1)
+            else:
+                recs = RecordStore.query(conn, "product", deleted=deleted, min_modified=min_ms,
+                                         after_rid=after, order="rid", limit=limit + 1)
             page = recs[:limit]
-            variants = RecordStore.children(conn, "variant", [p.id for p in page])
+            variants = RecordStore.children(conn, "variant", [p.id for p in page]) \
+                if not fields or "variants" in fields else []
         by_parent: dict[str, list[Record]] = {}
         for v in variants:
             by_parent.setdefault(v.parent, []).append(v)
-        out = {"products": [render_product(p, by_parent.get(p.id, [])) for p in page]}
+        products = [render_product(p, by_parent.get(p.id, [])) for p in page]
+        if fields:  # only the fields asked for, as Shopify answers `fields=id,updated_at`
+            products = [{k: v for k, v in p.items() if k in fields} for p in products]
+        out = {"products": products}
         headers = {}
         if len(recs) > limit:
+            last = page[-1].rid if order.startswith("id") else [page[-1].modified_at, page[-1].id]
             cursor = base64.urlsafe_b64encode(json.dumps(
-                {"last": page[-1].rid, "min": min_ms, "status": status}).encode()).decode()
+                {"last": last, "min": min_ms, "status": status, "order": order}).encode()).decode()
             cursor = cursor.rstrip("=")
             version = req.match.group("version")
             url = f"{req.base_url}/admin/api/{version}/products.json?limit={limit}&page_info={cursor}"
+            if fields:
+                url += "&fields=" + ",".join(fields)
             headers["Link"] = f'<{url}>; rel="next"'
         return Response(200, out, headers)
 
