@@ -141,7 +141,7 @@ def published_asset(targets: list[FlowTarget]) -> AssetsDefinition:
     return _published
 
 
-def push_asset(target: FlowTarget) -> AssetsDefinition:
+def push_asset(target: FlowTarget, flows_md: str = "") -> AssetsDefinition:
     key = push_key(target)
 
     @asset(
@@ -152,7 +152,8 @@ def push_asset(target: FlowTarget) -> AssetsDefinition:
         kinds={"python"},
         description=f"Push golden {target.entity} records to {target.system}.{target.table} "
         f"(flows: {', '.join(target.flows)}; mode {target.mode}), then land it "
-        "again and verify: the remaining differences must all be known rejects.",
+        "again and verify: the remaining differences must all be known rejects."
+        + (f"\n\n{flows_md}" if flows_md else ""),
         check_specs=[AssetCheckSpec("verified", asset=key, blocking=False,
                                     description="after the push and a fresh landing, every "
                                     "pushable difference left is a known reject")],
@@ -207,10 +208,12 @@ def sync_assets(catalog, mappings_dir=None) -> tuple[list[AssetsDefinition], lis
                                                       list[AssetsDefinition]]:
     """(recon assets + published copy, push assets) for every target table of the flows."""
     from sync_platform.engines.canonical import load_entities
+    from sync_platform.engines.flowmap import map_description
     from sync_platform.engines.identity.config import RESOLVED_ENTITIES
     from sync_platform.engines.reconcile.ownership import flow_targets
 
     targets = flow_targets(catalog, load_entities(mappings_dir), set(RESOLVED_ENTITIES))
     recon = [recon_asset(t) for t in targets]
     published = [published_asset(targets)] if targets else []
-    return recon, published, [push_asset(t) for t in targets]
+    return recon, published, [push_asset(t, map_description(catalog, mappings_dir, system=t.system))
+                              for t in targets]
