@@ -180,6 +180,76 @@ def print_understanding(materialized: dict) -> None:
     console.print("next: sync-platform mappings review")
 
 
+class ChangeFollower:
+    """What the daemon does, in this process: the source-freshness sensor's ticks, the runs they
+    request, then declarative automation ticks and their runs, until nothing more is asked."""
+
+    def __init__(self, storage: str = "local"):
+        from dagster import build_sensor_context, evaluate_automation_conditions
+
+        from sync_platform.defs import build_definitions
+        from sync_platform.instance import get_instance
+
+        self.defs = build_definitions(settings.mappings_dir())
+        self.instance = get_instance(storage)
+        self.sensor = self.defs.get_sensor_def("source_freshness")
+        with build_sensor_context(instance=self.instance, definitions=self.defs) as context:
+            self.cursor = self.sensor.evaluate_tick(context).cursor  # baseline: what is there now
+        self.automation = evaluate_automation_conditions(self.defs, self.instance).cursor
+
+    def run(self, max_rounds: int = 8) -> dict:
+        from dagster import build_sensor_context, evaluate_automation_conditions
+
+        job = self.defs.resolve_implicit_global_asset_job_def()
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        landed, materialized, started = [], {}, time.perf_counter()
+        with console.status("following the changes (freshness sensor, then automation) …"):
+            for rounds in range(max_rounds):
+                with build_sensor_context(instance=self.instance, cursor=self.cursor,
+                                          definitions=self.defs) as context:
+                    tick = self.sensor.evaluate_tick(context)
+                self.cursor = tick.cursor
+                for request in tick.run_requests:
+                    landed.append((rounds, request.tags["sync/system"]))
+                    job.execute_in_process(instance=self.instance, run_config=quiet,
+                                           asset_selection=list(request.asset_selection))
+                evaluation = evaluate_automation_conditions(self.defs, self.instance,
+                                                            cursor=self.automation)
+                self.automation = evaluation.cursor
+                keys = [r.key for r in evaluation.results
+                        if r.true_subset.size and hasattr(r.key, "path")]
+                if keys:
+                    result = job.execute_in_process(instance=self.instance, asset_selection=keys,
+                                                    raise_on_error=False, run_config=quiet)
+                    for event in result.get_asset_materialization_events():
+                        materialized.setdefault(tuple(event.materialization.asset_key.path), []).append(
+                            {k: v.value for k, v in event.materialization.metadata.items()})
+                elif not tick.run_requests:
+                    break
+        return {"landed": landed, "materialized": materialized, "seconds": time.perf_counter() - started}
+
+
+def print_followed(followed: dict) -> None:
+    edits = sorted({s for r, s in followed["landed"] if r == 0})
+    ripple = sorted({s for r, s in followed["landed"] if r > 0} - set(edits))
+    console.print(f"source_freshness saw changes in: {', '.join(edits) or 'nothing'} (only those were "
+                  f"landed); then the targets the pushes wrote to: {', '.join(ripple) or 'none'}; "
+                  f"followed in {followed['seconds']:.0f} s")
+    pushed = {k: v for k, v in followed["materialized"].items() if k[0] == "push"}
+    table = Table("target", "push runs", "ledger states (all runs)", "last verified",
+                  title="pushed after the edits")
+    for path, metas in sorted(pushed.items()):
+        states: dict[str, int] = {}
+        for meta in metas:
+            for state, n in _md_rows(meta.get("ledger_states", "")):
+                states[state] = states.get(state, 0) + int(n)
+        table.add_row(path[1], str(len(metas)),
+                      ", ".join(f"{a} {b}" for a, b in sorted(states.items())) or "nothing to send",
+                      "yes" if metas[-1].get("verified") else "no")
+    if table.row_count:
+        console.print(table)
+
+
 def print_sync(materialized: dict) -> None:
     table = Table("target", "differences", "pushable", "created/updated/deleted", "acknowledged",
                   "dead letters", "not sent", "verified", title="reconciliation and push-out")
@@ -1057,6 +1127,13 @@ def demo(size: int, seed: int) -> None:
         print_understanding(run_job("resolve"))
         console.rule("reconcile every target, push the change sets, land again, verify")
         print_sync(run_job("push_all"))
+        console.rule("edit the sandbox: the platform notices and carries the edits to the targets")
+        follow = ChangeFollower()
+        edited = sandbox.mutate(edits=3, inserts=1, deletes=0, systems=["crm", "hr"], seed=seed + 1)
+        console.print("sandbox edits: " + ", ".join(
+            f"{system}.{table} {len(ids)}" for system, tables in edited.changed.items()
+            for table, ids in tables.items()))
+        print_followed(follow.run())
     finally:
         sandbox.stop()
     from sync_platform.engines.review_queue import review_queue

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from sync_platform.engines.connectors import normalized
-from sync_platform.engines.push.changes import Change
+from sync_platform.engines.push.changes import Change, payload_hash
 from sync_platform.engines.reconcile.golden import live_rows_sql, rendered_sql
 from sync_platform.engines.reconcile.ownership import TargetTable
 from sync_platform.engines.warehouse import quote
@@ -154,12 +154,15 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
     def change(gid: str, op: str, values: dict[str, Any], target_key: str | None,
                before: dict[str, Any] | None) -> Change:
         cols = [c for c in values if c != ext]
+        payload = {native(c): as_target_type(v, live_cols.get(c)) for c, v in values.items() if c != ext}
+        seen = {native(c): plain(v) for c, v in (before or {}).items()} or None
+        # the version covers what the target held too: the same value sent again after the
+        # target drifted away from it is a new write, a retry of the same change is not
+        version = payload_hash({"payload": payload, "before": seen, "target_key": target_key})
         return Change(target=t.system, table=t.table, entity=t.entity, golden_id=gid, operation=op,
-                      payload={native(c): as_target_type(v, live_cols.get(c))
-                               for c, v in values.items() if c != ext},
-                      target_key=target_key, lineage=lineage_of(gid, cols),
-                      before={native(c): plain(v) for c, v in (before or {}).items()} or None,
-                      priority=t.priority, flow=flow, sensitive=sensitive(cols))
+                      payload=payload, version=version, target_key=target_key,
+                      lineage=lineage_of(gid, cols), before=seen, priority=t.priority, flow=flow,
+                      sensitive=sensitive(cols))
 
     rendered = [c.column for c in t.columns]
     # creates: golden records the target does not hold

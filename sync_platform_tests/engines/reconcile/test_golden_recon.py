@@ -139,6 +139,14 @@ def test_change_set_follows_flow_rules(tmp_path: Path) -> None:
     assert by_gid[("g3", "create")].payload["mail"] == "alan@bletchley.uk"
     assert "g6" not in {c.golden_id for c in cs.changes}  # held for match review
 
+    # the target drifts back to its old value after the push: the same payload is a new write
+    again = {c.golden_id: c for c in build_change_set(con, t, {"first": "FirstName"}).changes}
+    assert again["g2"].key == update.key  # nothing changed: a retry of the same change
+    con.execute("UPDATE raw_shop.people SET first = 'Gracey' WHERE id = 2")
+    reconcile_target(con, t)
+    drifted = {c.golden_id: c for c in build_change_set(con, t, {"first": "FirstName"}).changes}
+    assert drifted["g2"].payload == update.payload and drifted["g2"].key != update.key
+
     only_updates = build_change_set(con, target(mode="update_only"))
     assert not only_updates.count("create") and only_updates.skipped == {
         "update_only flow: not created": 1, "held for match review": 1}
