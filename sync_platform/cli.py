@@ -192,7 +192,7 @@ class ChangeFollower:
 
         self.defs = build_definitions(settings.mappings_dir())
         self.instance = get_instance(storage)
-        self.sensor = self.defs.get_sensor_def("source_freshness")
+        self.sensor = self.defs.resolve_sensor_def("source_freshness")
         with build_sensor_context(instance=self.instance, definitions=self.defs) as context:
             self.cursor = self.sensor.evaluate_tick(context).cursor  # baseline: what is there now
         self.automation = evaluate_automation_conditions(self.defs, self.instance).cursor

@@ -9,7 +9,7 @@ from sync_platform.defs import build_definitions
 
 
 def tick(defs, instance, cursor):
-    sensor = defs.get_sensor_def("source_freshness")
+    sensor = defs.resolve_sensor_def("source_freshness")
     with build_sensor_context(instance=instance, cursor=cursor, definitions=defs) as context:
         return sensor.evaluate_tick(context)
 
@@ -61,3 +61,36 @@ def test_every_timed_flow_has_a_schedule_and_automation_runs_by_default(catalog)
     golden = defs.resolve_asset_graph().get(next(k for k in defs.resolve_asset_graph().get_all_asset_keys()
                                                  if k.path == ["golden", "contact"]))
     assert "all_deps_blocking_checks_passed" in str(golden.automation_condition)
+
+
+def test_automation_alone_carries_a_source_edit_to_the_target(sandbox, catalog):
+    """No job names a step: the freshness sensor and automation ticks (as the daemon runs them)
+    take a crm edit through landing, understanding, resolution and reconciliation to marketing."""
+    import json
+    import sqlite3
+    from pathlib import Path
+
+    from sync_platform.cli import ChangeFollower
+    from sync_platform.engines.sandbox.store import RecordStore
+    from sync_platform.instance import get_instance
+    from sync_platform_tests.defs.landing_helpers import query
+
+    defs = build_definitions()
+    assert defs.resolve_job_def("sync").execute_in_process(instance=get_instance()).success
+    follower = ChangeFollower()  # baseline ticks
+    golden_id = query(catalog.warehouse_path, """SELECT golden_id FROM golden.contact_xref GROUP BY 1
+        HAVING count(*) FILTER (WHERE source_system = 'crm') = 1
+           AND count(*) FILTER (WHERE source_system = 'marketing') = 1 ORDER BY 1 LIMIT 1""")[0][0]
+    root = Path(sandbox.root)
+    store = RecordStore(root / "crm.sqlite")
+    with store.transaction() as con:
+        record = RecordStore.find(con, "Contact", "ext_key", golden_id, live=True)
+        record.data["Phone"] = "+14155550142"
+        RecordStore.update(con, record, RecordStore.next_timestamp(con, ["Contact"]))
+    followed = follower.run(max_rounds=2)  # one freshness tick and one automation tick suffice
+    assert [s for r, s in followed["landed"] if r == 0] == ["crm"]  # only the edited system
+    assert ("push", "contact__marketing") in followed["materialized"]
+    with sqlite3.connect(root / "marketing.sqlite") as con:
+        data = con.execute("SELECT data FROM records WHERE object = 'contacts' AND ext_key = ? "
+                           "AND deleted = 0", (golden_id,)).fetchall()
+    assert [json.loads(d)["phone"] for (d,) in data] == ["+14155550142"]
