@@ -18,7 +18,7 @@ import duckdb
 from croniter import croniter
 
 from sync_platform.engines.catalog.models import Catalog, Flow
-from sync_platform.engines.warehouse import connect, quote
+from sync_platform.engines.warehouse import connect, quote, table_exists
 
 ON_CHANGE_GRACE = dt.timedelta(hours=1)
 ERROR_RATE_LIMIT = 0.05
@@ -72,11 +72,6 @@ class HealthRow:
         return tuple(values[c] for c in COLUMNS)
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-                            "AND table_name = ?", [schema, table]).fetchall()[0][0])
-
-
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
     return con.execute(sql, params or []).fetchall()[0][0]
 
@@ -98,12 +93,12 @@ def _system_row(con: duckdb.DuckDBPyConnection, catalog: Catalog, system: str,
                 mapping_reviews: dict[str, int], now: dt.datetime) -> HealthRow:
     row = HealthRow("system", system, system)
     schema = f"raw_{system}"
-    if _exists(con, schema, "_dlt_loads"):
+    if table_exists(con, schema, "_dlt_loads"):
         row.last_landing = _utc(_scalar(con, f"SELECT max(inserted_at) FROM {quote(schema)}._dlt_loads "
                                              "WHERE status = 0"))
     if row.last_landing is None:
         row.flag("never_run", "never landed")
-    tables = [t for t in catalog.systems[system].tables if _exists(con, schema, t)]
+    tables = [t for t in catalog.systems[system].tables if table_exists(con, schema, t)]
     row.rows_in_warehouse = sum(_scalar(con, f"SELECT count(*) FROM {quote(schema)}.{quote(t)}")
                                 for t in tables)
     staged = [r[0] for r in con.execute(
@@ -111,13 +106,13 @@ def _system_row(con: duckdb.DuckDBPyConnection, catalog: Catalog, system: str,
         "AND column_name = 'source_system'").fetchall()]
     row.staged = sum(_scalar(con, f"SELECT count(*) FROM staged.{quote(t)} WHERE source_system = ?",
                              [system]) for t in staged)
-    if _exists(con, "quality", "rejects"):
+    if table_exists(con, "quality", "rejects"):
         row.rejected = _scalar(con, "SELECT count(DISTINCT source_table || ':' || source_id) "
                                     "FROM quality.rejects WHERE source_system = ?", [system])
         read = (row.staged or 0) + (row.rejected or 0)
         if read and row.rejected / read > REJECT_SHARE_LIMIT:
             row.flag("warning", f"{row.rejected} of {read} records rejected in staging")
-    if _exists(con, "meta", "schema_changes"):
+    if table_exists(con, "meta", "schema_changes"):
         drift = ("SELECT count(*) FROM meta.schema_changes WHERE system = ? AND detected_at > ? "
                  "AND change <> 'added_table'")  # a first landing is not drift
         row.schema_changes_7d = _scalar(con, drift, [system, now - dt.timedelta(days=7)])
@@ -134,14 +129,14 @@ def _system_row(con: duckdb.DuckDBPyConnection, catalog: Catalog, system: str,
 
 
 def _dead_letters(con: duckdb.DuckDBPyConnection, systems: list[str]) -> int:
-    if not _exists(con, "ops", "dead_letters"):
+    if not table_exists(con, "ops", "dead_letters"):
         return 0
     return _scalar(con, "SELECT count(*) FROM ops.dead_letters WHERE status = 'open' AND target IN "
                         "(SELECT unnest(?::VARCHAR[]))", [systems])
 
 
 def _push_reviews(con: duckdb.DuckDBPyConnection, systems: list[str]) -> int:
-    if not _exists(con, "ops", "push_review"):
+    if not table_exists(con, "ops", "push_review"):
         return 0
     return _scalar(con, "SELECT count(*) FROM ops.push_review WHERE status = 'pending' AND target IN "
                         "(SELECT unnest(?::VARCHAR[]))", [systems])
@@ -161,7 +156,7 @@ def _flow_row(con: duckdb.DuckDBPyConnection, flow: Flow, last_landing: dict[str
     cycles = con.execute(
         "SELECT finished_at, verified, acknowledged, rejected FROM ops.sync_cycles "
         "WHERE NOT dry_run AND list_contains(string_split(flows, ','), ?) ORDER BY finished_at DESC",
-        [flow.name]).fetchall() if _exists(con, "ops", "sync_cycles") else []
+        [flow.name]).fetchall() if table_exists(con, "ops", "sync_cycles") else []
     if flow.timing.cron:
         row.expected_every_minutes = interval(flow.timing.cron, now).total_seconds() / 60
     if not cycles:
@@ -198,7 +193,7 @@ def _flow_row(con: duckdb.DuckDBPyConnection, flow: Flow, last_landing: dict[str
 def _manual_row(con: duckdb.DuckDBPyConnection, row: HealthRow, flow: Flow, now: dt.datetime) -> HealthRow:
     manual = flow.timing.manual
     done = _scalar(con, "SELECT max(done_at) FROM ops.manual_runs WHERE flow = ?", [flow.name]) \
-        if _exists(con, "ops", "manual_runs") else None
+        if table_exists(con, "ops", "manual_runs") else None
     row.last_push = _utc(done)
     row.expected_every_minutes = manual.every_days * 24 * 60
     if row.last_push is None:
@@ -208,7 +203,7 @@ def _manual_row(con: duckdb.DuckDBPyConnection, row: HealthRow, flow: Flow, now:
         if row.lag_minutes > row.expected_every_minutes:
             row.flag("failing", f"manual flow overdue: last done {row.last_push:%Y-%m-%d}, every "
                                 f"{manual.every_days:g} days (owner {manual.owner})")
-    if _exists(con, "recon", "runs"):  # reconciliation verifies what was done by hand
+    if table_exists(con, "recon", "runs"):  # reconciliation verifies what was done by hand
         left = con.execute("SELECT pushable_differences FROM recon.runs WHERE system = ? AND entity = ? "
                            "ORDER BY reconciled_at DESC LIMIT 1", [flow.target, flow.entity]).fetchall()
         if left:

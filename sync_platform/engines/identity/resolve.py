@@ -42,11 +42,7 @@ from sync_platform.engines.identity.config import MatchConfig, ResolutionResult
 from sync_platform.engines.identity.decisions import MatchDecisions, load_decisions
 from sync_platform.engines.identity.ids import assign_ids
 from sync_platform.engines.identity.prepare import prepare
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                       "table_schema = 'golden' AND table_name = ?", [table]).fetchall()[0][0] > 0
+from sync_platform.engines.warehouse import table_exists
 
 
 def _guard_namesakes(entity: str) -> str:
@@ -214,7 +210,7 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
     con = duckdb.connect(str(warehouse))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS golden")
-        state = all(_exists(con, f"{name}_{t}") for t in
+        state = all(table_exists(con, "golden", f"{name}_{t}") for t in
                     ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights", "recs",
                      "keys"))
         stored = wt.load(con, name) if state else None
@@ -301,13 +297,13 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
     """Golden ids for the clusters of `id_assign`, then xref, review, ids and the id log. An
     incremental run replaces only the rows of affected (`id_affected`) and removed records."""
     previous = created = None
-    if _exists(con, f"{name}_xref"):
+    if table_exists(con, "golden", f"{name}_xref"):
         previous = (f"SELECT source_system || '|' || source_table || '|' || source_id AS rec_key, "
                     f"golden_id AS gid FROM golden.{name}_xref")
         if incremental:
             previous = ("SELECT r.rec_key, o.golden_id AS gid FROM id_old o "
                         "JOIN id_recs r USING (rid) WHERE o.rid IN (SELECT rid FROM id_affected)")
-    if _exists(con, f"{name}_ids"):
+    if table_exists(con, "golden", f"{name}_ids"):
         created = f"SELECT golden_id, created_at FROM golden.{name}_ids"
     ids = assign_ids(con, name, previous, created)
     if incremental:

@@ -10,6 +10,7 @@ import duckdb
 
 from sync_platform.engines.canonical import SemanticType
 from sync_platform.engines.profiling.models import ColumnProfile, Relationship
+from sync_platform.engines.warehouse import table_exists
 
 PROFILES_DDL = """
 CREATE TABLE IF NOT EXISTS meta.column_profiles (
@@ -28,11 +29,6 @@ CREATE TABLE IF NOT EXISTS meta.relationships (
 )"""
 PROFILE_FIELDS = [f.name for f in fields(ColumnProfile)]
 RELATIONSHIP_FIELDS = [f.name for f in fields(Relationship)]
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                        "'meta' AND table_name = ?", params=[table]).fetchall()[0][0])
 
 
 def write_profiles(con: duckdb.DuckDBPyConnection, profiles: list[ColumnProfile], system: str,
@@ -62,7 +58,7 @@ def write_profiles(con: duckdb.DuckDBPyConnection, profiles: list[ColumnProfile]
 
 
 def read_profiles(con: duckdb.DuckDBPyConnection, system: str | None = None) -> list[ColumnProfile]:
-    if not _table_exists(con, "column_profiles"):
+    if not table_exists(con, "meta", "column_profiles"):
         return []
     where, params = ("WHERE system = ?", [system]) if system else ("", [])
     result = con.sql(f"SELECT {', '.join(PROFILE_FIELDS)} FROM meta.column_profiles {where} "
@@ -101,7 +97,7 @@ def write_relationships(con: duckdb.DuckDBPyConnection, relationships: list[Rela
 
 
 def read_relationships(con: duckdb.DuckDBPyConnection) -> list[Relationship]:
-    if not _table_exists(con, "relationships"):
+    if not table_exists(con, "meta", "relationships"):
         return []
     result = con.sql(f"SELECT {', '.join(RELATIONSHIP_FIELDS)} FROM meta.relationships "
                      "ORDER BY kind DESC, from_system, from_table, from_column").fetchall()

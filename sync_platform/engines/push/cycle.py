@@ -24,7 +24,7 @@ from sync_platform.engines.push.deliver import PushReport, push
 from sync_platform.engines.reconcile.golden import ReconResult, reconcile_target
 from sync_platform.engines.reconcile.ownership import TargetPlan, TargetTable, target_plan
 from sync_platform.engines.reconcile.publish import Published, publish
-from sync_platform.engines.warehouse import connect, quote
+from sync_platform.engines.warehouse import connect, quote, table_exists
 
 CYCLES_DDL = """
 CREATE SCHEMA IF NOT EXISTS ops;
@@ -97,8 +97,7 @@ def native_names(catalog: Catalog, system: str, table: str) -> dict[str, str]:
 def initial_sync(catalog: Catalog, t: TargetTable) -> bool:
     """Nothing was ever delivered to this target table (its first sync is a full load)."""
     with connect(catalog.warehouse_path, read_only=True) as con:
-        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' "
-                           "AND table_name = 'push_ledger'").fetchall()[0][0]:
+        if not table_exists(con, "ops", "push_ledger"):
             return True
         return not con.execute("SELECT count(*) FROM ops.push_ledger WHERE target = ? AND table_name = ? "
                                "AND state = 'acknowledged'", [t.system, t.table]).fetchall()[0][0]
@@ -153,8 +152,7 @@ def _known_rejects(con: Any, t: TargetTable, golden_ids: list[str]) -> set[str]:
          "AND state IN ('held', 'parked', 'review', 'in_doubt', 'rejected')"),
     ]
     for table, sql in queries:
-        if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' "
-                       "AND table_name = ?", [table]).fetchall()[0][0]:
+        if table_exists(con, "ops", table):
             explained |= {r[0] for r in con.execute(
                 f"SELECT golden_id FROM _left_ids WHERE golden_id IN ({sql})",
                 [t.system, t.table]).fetchall()}

@@ -20,7 +20,7 @@ from sync_platform.engines.catalog.models import PushConfig
 from sync_platform.engines.push import ledger
 from sync_platform.engines.push.changes import Change
 from sync_platform.engines.push.tables import has_ledger, transaction
-from sync_platform.engines.warehouse import quote
+from sync_platform.engines.warehouse import quote, table_exists
 
 
 def approval_id(target: str, table: str, keys: Iterable[str]) -> str:
@@ -30,9 +30,7 @@ def approval_id(target: str, table: str, keys: Iterable[str]) -> str:
 
 def _count_rows(con: duckdb.DuckDBPyConnection, system: str, table: str) -> int | None:
     """Records in the target's landed copy (None when it has not been landed)."""
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-                        "AND table_name = ?", [f"raw_{system}", table]).fetchall()[0][0]
-    if not found:
+    if not table_exists(con, f"raw_{system}", table):
         return None
     return int(con.execute(f"SELECT count(*) FROM {quote('raw_' + system)}.{quote(table)}")
                .fetchall()[0][0])

@@ -75,10 +75,6 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[st
     return dict(rows)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(_columns(con, schema, table))
-
-
 def live_rows_sql(con: duckdb.DuckDBPyConnection, t: TargetTable) -> tuple[str, dict[str, str]]:
     """The target's live copy (deleted rows left out) and its columns; raises LookupError when
     the target was never landed."""
