@@ -241,7 +241,7 @@ def print_followed(followed: dict) -> None:
     for path, metas in sorted(pushed.items()):
         states: dict[str, int] = {}
         for meta in metas:
-            for state, n in _md_rows(meta.get("ledger_states", "")):
+            for state, n in (meta.get("ledger_state_counts") or {}).items():
                 states[state] = states.get(state, 0) + int(n)
         table.add_row(path[1], str(len(metas)),
                       ", ".join(f"{a} {b}" for a, b in sorted(states.items())) or "nothing to send",
@@ -257,24 +257,18 @@ def print_sync(materialized: dict) -> None:
         if path[0] != "recon":
             continue
         pushed = materialized.get(("push", path[1]), {})
-        states = dict(_md_rows(pushed.get("ledger_states", "")))
-        skipped = sum(int(n) for _, n in _md_rows(pushed.get("not_sent", "")))
+        states = pushed.get("ledger_state_counts") or {}
+        skipped = pushed.get("not_sent_total", 0)
         verified = pushed.get("verified")
         table.add_row(path[1], str(meta.get("dagster/row_count", 0)), str(meta.get("pushable", 0)),
                       f"{meta.get('would_create', 0)}/{meta.get('would_update', 0)}/"
                       f"{meta.get('would_delete', 0)}",
-                      states.get("acknowledged", "0"), str(pushed.get("dead_lettered", 0)), str(skipped),
+                      str(states.get("acknowledged", 0)), str(pushed.get("dead_lettered", 0)), str(skipped),
                       "-" if verified is None else ("yes" if verified else "no"))
     if table.row_count:
         console.print(table)
         console.print("differences: recon.<entity>__<system>, recon.summary; dead letters: "
                       "sync-platform dlq list; analysts: published/warehouse.duckdb")
-
-
-def _md_rows(markdown: str) -> list[tuple[str, str]]:
-    """(first, last) cell of each body row of a markdown_table."""
-    rows = [line.strip("|").split("|") for line in str(markdown).splitlines()[2:] if line.startswith("|")]
-    return [(r[0].strip(), r[-1].strip()) for r in rows if len(r) >= 2]
 
 
 @main.command("schema-changes")

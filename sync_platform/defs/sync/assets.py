@@ -177,6 +177,8 @@ def push_asset(target: FlowTarget, flows_md: str = "") -> AssetsDefinition:
             "dry_run": MetadataValue.bool(config.dry_run),
             "plan": MetadataValue.md(markdown_table(["table", "operation", "records"], plan_rows)),
             "ledger_states": MetadataValue.md(markdown_table(["state", "records"], sorted(states.items()))),
+            "ledger_state_counts": MetadataValue.json(states),
+            "not_sent_total": MetadataValue.int(sum(cycle.change_set.skipped.values())),
             "requests": MetadataValue.int(report.requests if report else 0),
             "dead_lettered": MetadataValue.int(states.get("rejected", 0) + (report.invalid if report else 0)),
             "blocked_for_approval": MetadataValue.int(len(report.blocked) if report else 0),
