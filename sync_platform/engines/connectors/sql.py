@@ -122,11 +122,11 @@ class SqlConnector(Connector):
                                                target_id=str(target_id[0]) if target_id else None))
                 except sa.exc.IntegrityError as exc:
                     results.append(WriteResult(key=key, ok=False, error_class="validation", error=str(exc.orig)))
-                except (sa.exc.DataError, sa.exc.StatementError) as exc:
-                    results.append(WriteResult(key=key, ok=False, error_class="encoding", error=str(exc)[:500]))
-                except sa.exc.OperationalError as exc:
+                except sa.exc.OperationalError as exc:  # before StatementError, its superclass
                     results.append(WriteResult(key=key, ok=False, error_class="server",
                                                error=str(exc.orig), transient=True))
+                except (sa.exc.DataError, sa.exc.StatementError) as exc:
+                    results.append(WriteResult(key=key, ok=False, error_class="encoding", error=str(exc)[:500]))
         finally:
             engine.dispose()
         return results
