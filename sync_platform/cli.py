@@ -555,9 +555,11 @@ def review(limit: int) -> None:
     for item in items[:limit]:
         table.add_row(item.kind, item.id, item.subject, f"{item.confidence:.2f}", item.decide_with)
     console.print(table)
-    counts = {k: sum(i.kind == k for i in items) for k in ("mapping", "match")}
-    console.print(f"{counts['mapping']} mapping proposals and {counts['match']} matches pending; "
-                  "details: sync-platform mappings review / sync-platform matches review")
+    counts = {k: sum(i.kind == k for i in items) for k in ("mapping", "match", "push")}
+    console.print(f"{counts['mapping']} mapping proposals and {counts['match']} matches pending"
+                  + (f", {counts['push']} pushes held" if counts["push"] else "") +
+                  "; details: sync-platform mappings review / sync-platform matches review"
+                  " (or all of them in sync-platform review-ui)")
 
 
 @main.group()
@@ -1031,14 +1033,26 @@ def push_approve(approval_id: str) -> None:
     console.print(f"approved {approval_id}: {released} writes released")
 
 
+@main.command("push-cancel")
+@click.argument("approval_id")
+def push_cancel(approval_id: str) -> None:
+    """Cancel a push blocked by the mass-change guard; its held writes are never sent."""
+    from sync_platform.engines.push import cancel_push
+
+    try:
+        cancelled = cancel_push(_push_warehouse(), approval_id, by=os.environ.get("USER", "cli"))
+    except (KeyError, ValueError) as exc:
+        _fail(str(exc.args[0]))
+    console.print(f"cancelled {approval_id}: {cancelled} writes will not be sent")
+
+
 @main.command("push-review")
 @click.option("--decide", "key", default=None, help="Idempotency key of the review to decide.")
 @click.option("--action", type=click.Choice(["create", "match", "skip"]), default=None)
 @click.option("--target-key", default=None, help="With --action match: the target record's id.")
 def push_review(key: str | None, action: str | None, target_key: str | None) -> None:
     """Uncertain matches the push did not create (list), or decide one."""
-    from sync_platform.engines.push import decide_review
-    from sync_platform.engines.push.tables import connect
+    from sync_platform.engines.push import decide_review, open_reviews
 
     if key:
         try:
@@ -1047,16 +1061,11 @@ def push_review(key: str | None, action: str | None, target_key: str | None) -> 
             _fail(str(exc.args[0]))
         console.print(f"decided {key}: {action}; the next push or push-resume delivers it")
         return
-    with connect(_push_warehouse(), read_only=True) as con:
-        rows = con.execute("SELECT idempotency_key, target || '.' || table_name, golden_id, reason, "
-                           "candidates FROM ops.push_review WHERE status = 'open' ORDER BY created_at"
-                           ).fetchall() if con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' AND "
-            "table_name = 'push_review'").fetchall()[0][0] else []
     table = Table(Column("key", no_wrap=True), "target", "golden id", "reason",
                   Column("candidates", overflow="fold"), title="push review")
-    for row in rows:
-        table.add_row(*[str(v) for v in row])
+    for row in open_reviews(_push_warehouse()):
+        table.add_row(row["idempotency_key"], f"{row['target']}.{row['table_name']}",
+                      *[str(row[k]) for k in ("golden_id", "reason", "candidates")])
     console.print(table)
 
 
@@ -1123,7 +1132,8 @@ def demo(size: int, seed: int) -> None:
         print_sync(run_job("push_all"))
         console.rule("edit the sandbox: the platform notices and carries the edits to the targets")
         follow = ChangeFollower()
-        edited = sandbox.mutate(edits=3, inserts=1, deletes=0, systems=["crm", "hr"], seed=seed + 1)
+        edited = sandbox.mutate(edits=3, inserts=1, deletes=0, seed=seed + 1,
+                                systems=["crm", "hr", "accounting", "warehouse"])
         console.print("sandbox edits: " + ", ".join(
             f"{system}.{table} {len(ids)}" for system, tables in edited.changed.items()
             for table, ids in tables.items()))
@@ -1317,8 +1327,10 @@ def sandbox_faults(system: str, rate_limit: int | None, rate_window: float, erro
 
 
 from sync_platform.cli_map import map_command  # noqa: E402 - registered after `main` exists
+from sync_platform.cli_review_ui import review_ui_command  # noqa: E402
 
 main.add_command(map_command)
+main.add_command(review_ui_command)
 
 if __name__ == "__main__":
     main()

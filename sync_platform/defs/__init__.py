@@ -35,7 +35,7 @@ def build_definitions(mappings_dir: Path | str | None = None) -> Definitions:
     landing = landing_assets(catalog)
     entities = load_entities(mappings_dir)
     understanding = [*profiling_assets(catalog), mapping_asset(catalog), *staging_assets(entities)]
-    golden = golden_assets(entities)
+    golden = golden_assets(entities, catalog)
     recon, published, pushes = sync_assets(catalog, mappings_dir)
     health = [health_asset([a.key for a in pushes])]
     # downstream of landing follows changes by itself, gated by the blocking checks

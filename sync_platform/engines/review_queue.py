@@ -1,8 +1,9 @@
-"""The one review queue: pending mapping proposals and uncertain matches, in one list.
+"""The one review queue: pending mapping proposals, uncertain matches and held pushes, in one list.
 
 Each item says what is waiting, how sure the platform is, and the command that decides it. The
 decisions themselves live where each stage keeps them (mapping YAML + knowledge for mappings,
-`mappings/matches/<entity>.yaml` for matches), so the CLI and later the review UI share them.
+`mappings/matches/<entity>.yaml` for matches, `ops.push_approvals` / `ops.push_review` for
+pushes), so the CLI and the review UI (`sync_platform.review_ui`) share them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sync_platform.engines.mapping import pending
 
 @dataclass(frozen=True)
 class QueueItem:
-    kind: str  # "mapping" | "match"
+    kind: str  # "mapping" | "match" | "push"
     id: str
     subject: str
     confidence: float
@@ -38,4 +39,24 @@ def review_queue(mappings_dir: Path | str | None = None,
                             f"{m.reason}; {m.evidence}",
                             f"sync-platform matches merge|split|not-a-match {m.id}")
                   for m in pending_matches(Path(warehouse), mappings_dir=mappings_dir)]
+        items += push_items(warehouse)
     return items
+
+
+def push_items(warehouse: Path | str) -> list[QueueItem]:
+    """Mass changes held by the guard, then creates the push did not dare to make."""
+    from sync_platform.engines.push import open_reviews, pending_approvals
+
+    if not Path(warehouse).exists():
+        return []
+    items = [QueueItem("push", a["approval_id"], f"{a['target']}.{a['table_name']}: "
+                       f"{a['changes']} changes held (mass-change guard)", 0.0,
+                       f"would change {float(a['share']):.0%} of {a['target_records'] or 'unknown'} "
+                       f"records (limit {float(a['threshold']):.0%})",
+                       f"sync-platform push-approve {a['approval_id']}")
+             for a in pending_approvals(warehouse, sample=0)]
+    return items + [QueueItem("push", r["idempotency_key"], f"{r['target']}.{r['table_name']}: "
+                              f"create {r['golden_id']}?", 0.0, r["reason"] or "",
+                              f"sync-platform push-review --decide {r['idempotency_key']} "
+                              "--action create|match|skip")
+                    for r in open_reviews(warehouse)]

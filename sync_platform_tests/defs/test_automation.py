@@ -55,6 +55,7 @@ def test_every_timed_flow_has_a_schedule_and_automation_runs_by_default(catalog)
             job = defs.resolve_job_def(f"flow_{flow.name}")
             keys = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
             assert f"raw_{flow.source}/{next(iter(catalog.systems[flow.source].tables))}" in keys
+            assert f"push/{flow.entity}__{flow.target}" in keys  # through to the flow's target
     sensors = {s.name: s for s in defs.sensors}
     assert sensors["automation"].default_status.value == "RUNNING"
     assert sensors["source_freshness"].default_status.value == "RUNNING"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -13,11 +14,13 @@ import duckdb
 from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions
 
 from sync_platform.defs import build_definitions
+from sync_platform.engines import mapping as mapping_engine
 from sync_platform.engines.sandbox.store import RecordStore
 from sync_platform_tests.defs.landing_helpers import query
 
 TARGETS = ("contact__crm", "contact__marketing", "customer__accounting", "customer__crm",
-           "employee__payroll")
+           "employee__payroll", "inventory__shop")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _by_asset(result) -> dict[str, dict]:
@@ -38,9 +41,45 @@ def _store_ext_counts(root: Path, system: str, obj: str) -> Counter:
     return Counter(r[0] for r in rows)
 
 
-def test_one_cycle_converges_and_a_second_changes_nothing(sandbox, catalog):
+def _shop_stock(root: Path) -> dict[str, int]:
+    with sqlite3.connect(root / "shop.sqlite") as con:
+        rows = con.execute("SELECT data FROM records WHERE object = 'variant' AND deleted = 0").fetchall()
+    return {json.loads(d)["sku"].upper(): json.loads(d)["inventory_quantity"] for (d,) in rows}
+
+
+def _warehouse_stock(root: Path) -> dict[str, int]:
+    with sqlite3.connect(root / "warehouse.sqlite") as con:
+        return dict(con.execute("SELECT upper(sku), sum(on_hand) FROM inventory_levels GROUP BY 1").fetchall())
+
+
+def _payment_statuses(root: Path, warehouse: Path) -> list[tuple[str, str, str | None]]:
+    """(accounting customer id, accounting's status, crm's status) for linked accounts."""
+    links = query(warehouse, """SELECT c.source_id, a.source_id FROM golden.customer_xref c
+        JOIN golden.customer_xref a USING (golden_id)
+        WHERE c.source_system = 'crm' AND a.source_system = 'accounting' AND golden_id IN (
+            SELECT golden_id FROM golden.customer_xref WHERE source_system = 'crm' GROUP BY 1
+            HAVING count(*) = 1)""")  # a duplicate in crm is not written to (a known reject)
+    with sqlite3.connect(root / "accounting.sqlite") as con:
+        books = dict(con.execute("SELECT CAST(Id AS TEXT), PaymentStatus FROM customers").fetchall())
+    store = RecordStore(root / "crm.sqlite")
+    with store.transaction() as con:
+        crm = {aid: RecordStore.get(con, "Account", aid) for aid, _ in links}
+    return [(cid, books[cid], crm[aid].data.get("Payment_Status__c")) for aid, cid in links
+            if crm[aid] is not None]
+
+
+def test_five_flows_converge_and_a_second_cycle_changes_nothing(sandbox, catalog, mappings_dir):
+    """crm <-> marketing contacts, crm -> accounting customers, accounting -> crm payment status,
+    hr -> payroll employees, warehouse -> shop inventory: one cycle, then nothing left to send."""
+    # the people's part: survivorship rules (system of record per data type) and the review
+    # of crm's custom field Payment_Status__c (never auto-applied: a client-specific field)
+    shutil.copytree(REPO / "mappings" / "survivorship", mappings_dir / "survivorship")
     instance = DagsterInstance.ephemeral()
     defs = build_definitions()
+    assert defs.resolve_job_def("understand").execute_in_process(instance=instance).success
+    warehouse = catalog.warehouse_path
+    mapping_engine.approve(mappings_dir, "crm.accounts__customer", "payment_status__c", by="reviewer",
+                           warehouse=warehouse)
     first = defs.resolve_job_def("sync").execute_in_process(instance=instance)
     assert first.success
     gates = _checks(first, "recon")
@@ -54,16 +93,23 @@ def test_one_cycle_converges_and_a_second_changes_nothing(sandbox, catalog):
     assert "hr_to_payroll_employees" in health["flows"]
     assert meta["recon/employee__payroll"]["would_create"] > 0  # payroll starts without everyone
     assert meta["push/employee__payroll"]["verified"] is True
-    warehouse = catalog.warehouse_path
 
     # after one cycle the reconciliation of pushed fields holds only known rejects
     for t in TARGETS:
         left, known = meta[f"push/{t}"]["remaining_differences"], meta[f"push/{t}"]["known_rejects"]
         assert left == known, (t, left, known)
-    missing = query(warehouse, "SELECT count(*) FROM recon.employee__payroll WHERE pushable")[0][0]
-    assert missing == 0  # hr -> payroll: everything arrived, nothing rejected
-    # nothing duplicated: one target record per golden id written back
+    for t in ("employee__payroll", "inventory__shop"):  # everything arrived, nothing rejected
+        assert query(warehouse, f"SELECT count(*) FROM recon.{t} WHERE pushable")[0][0] == 0, t
     root = Path(sandbox.root)
+    # warehouse -> shop: the shop sells the stock of both warehouse locations, per SKU
+    assert meta["push/inventory__shop"]["ledger_state_counts"]["acknowledged"] > 0
+    shop, stock = _shop_stock(root), _warehouse_stock(root)
+    assert len(shop) > 10 and all(shop[sku] == stock.get(sku, 0) for sku in shop if sku in stock), \
+        {sku: (shop[sku], stock[sku]) for sku in shop if sku in stock and shop[sku] != stock[sku]}
+    # accounting -> crm: every linked account shows the books' payment status
+    statuses = _payment_statuses(root, warehouse)
+    assert len(statuses) > 10 and all(books == crm for _, books, crm in statuses), statuses
+    # nothing duplicated: one target record per golden id written back
     for system, obj in (("crm", "Contact"), ("marketing", "contacts"), ("crm", "Account")):
         counts = _store_ext_counts(root, system, obj)
         assert counts and max(counts.values()) == 1, (system, obj, counts.most_common(3))
@@ -102,7 +148,8 @@ def test_one_cycle_converges_and_a_second_changes_nothing(sandbox, catalog):
         assert again[f"push/{t}"]["verified"] is True, t
     assert again["recon/employee__payroll"]["pushable"] == 0
 
-    # an edit in crm (the system of record for contact details) reaches marketing in the next cycle
+    # edits reach their targets in the next cycle: a crm phone (crm is the system of record for
+    # contact details) to marketing, a stock count to the shop, a payment status to crm
     golden_id = query(warehouse, """SELECT golden_id FROM golden.contact_xref GROUP BY 1
         HAVING count(*) FILTER (WHERE source_system = 'crm') = 1
            AND count(*) FILTER (WHERE source_system = 'marketing') = 1 ORDER BY 1 LIMIT 1""")[0][0]
@@ -111,8 +158,26 @@ def test_one_cycle_converges_and_a_second_changes_nothing(sandbox, catalog):
         record = RecordStore.find(con, "Contact", "ext_key", golden_id, live=True)
         record.data["Phone"] = "+14155550199"
         RecordStore.update(con, record, RecordStore.next_timestamp(con, ["Contact"]))
+    sku = sorted(shop)[0]
+    customer, status, _ = statuses[0]
+    new_status = next(s for s in ("Paid", "Open", "Overdue") if s != status)
+    with sqlite3.connect(root / "warehouse.sqlite") as con:
+        con.execute("UPDATE inventory_levels SET on_hand = on_hand + 7, updated_at = "
+                    "datetime('now') WHERE upper(sku) = ?", (sku,))
+    with sqlite3.connect(root / "accounting.sqlite") as con:
+        con.execute("UPDATE customers SET PaymentStatus = ?, LastUpdatedTime = datetime('now') "
+                    "WHERE Id = ?", (new_status, int(customer)))
+    # the every-5-minutes flow's scheduled job alone carries the stock count to the shop
+    scheduled = defs.resolve_job_def("flow_warehouse_to_shop_inventory").execute_in_process(instance=instance)
+    assert scheduled.success and _by_asset(scheduled)["push/inventory__shop"]["verified"] is True
+    assert _shop_stock(root)[sku] == _warehouse_stock(root)[sku] > stock[sku]
     third = defs.resolve_job_def("sync").execute_in_process(instance=instance)
-    assert third.success and _by_asset(third)["push/contact__marketing"]["verified"] is True
+    assert third.success
+    after = _by_asset(third)
+    assert all(after[f"push/{t}"]["verified"] is True for t in TARGETS), after
+    now = {cid: (books, crm) for cid, books, crm in _payment_statuses(root, warehouse)}
+    assert now[customer] == (new_status, new_status)
+    assert all(books == crm for books, crm in now.values())
     with sqlite3.connect(root / "marketing.sqlite") as con:
         data = con.execute("SELECT data FROM records WHERE object = 'contacts' AND ext_key = ? "
                            "AND deleted = 0", (golden_id,)).fetchall()

@@ -211,10 +211,11 @@ def sync_assets(catalog, mappings_dir=None) -> tuple[list[AssetsDefinition], lis
     """(recon assets + published copy, push assets) for every target table of the flows."""
     from sync_platform.engines.canonical import load_entities
     from sync_platform.engines.flowmap import map_description
-    from sync_platform.engines.identity.config import RESOLVED_ENTITIES
+    from sync_platform.engines.identity.keyed import golden_entity_names
     from sync_platform.engines.reconcile.ownership import flow_targets
 
-    targets = flow_targets(catalog, load_entities(mappings_dir), set(RESOLVED_ENTITIES))
+    entities = load_entities(mappings_dir)
+    targets = flow_targets(catalog, entities, golden_entity_names(catalog, entities))
     recon = [recon_asset(t) for t in targets]
     published = [published_asset(targets)] if targets else []
     return recon, published, [push_asset(t, map_description(catalog, mappings_dir, system=t.system))

@@ -223,6 +223,15 @@ class ConflictRules(_Strict):
     fields: dict[str, str] = Field(default_factory=dict)  # field -> winning system or rule
 
 
+class Rollup(_Strict):
+    """A target that keeps the entity at a coarser grain than its canonical key (a shop with one
+    stock figure per SKU, a warehouse counting per SKU and location) receives the golden records
+    grouped by `by`, with the `sum` fields added up (every other field: the latest value)."""
+
+    by: list[str] = Field(min_length=1)  # canonical fields: the target's grain
+    sum: list[str] = Field(default_factory=list)  # canonical fields added up within a group
+
+
 class Flow(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     source: str
@@ -237,6 +246,7 @@ class Flow(_Strict):
     # canonical field -> value for creates where the golden record has none (a field the target
     # requires, e.g. accounting's Active)
     create_defaults: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    rollup: Rollup | None = None
 
     @model_validator(mode="after")
     def _two_way_needs_rules(self) -> Flow:

@@ -12,6 +12,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
+from dlt.common.jsonpath import find_values
 from requests import Response, Session
 
 from sync_platform.engines.catalog.models import RestSystem, TableSpec
@@ -337,11 +338,19 @@ class Shopify(Preset):
     API = "admin/api/2024-07"
     initial_cursor = "1970-01-01T00:00:00-00:00"
 
+    # resources Shopify lists only inside another: (listing resource, JSONPath to the records)
+    NESTED = {"variants": ("products", "products[*].variants[*]")}
+
+    def _listing(self, spec: TableSpec) -> tuple[str, str]:
+        """The resource to page through for a table, and the records' path in each page."""
+        return self.NESTED.get(spec.source, (spec.source, spec.source))
+
     def resources(self, name: str, spec: TableSpec, since: Any, fields: list[str] | None) -> list[dict]:
+        resource, selector = self._listing(spec)
         endpoint: dict[str, Any] = {
-            "path": f"{self.API}/{spec.source}.json",
+            "path": f"{self.API}/{resource}.json",
             "params": {"limit": min(self.page_size, 250)},
-            "data_selector": spec.source,
+            "data_selector": selector,
             "paginator": {"type": "header_link"},
         }
         if incremental := self.incremental(spec, since):
@@ -356,16 +365,20 @@ class Shopify(Preset):
         leaves none for incremental landing. Shopify stamps are to the second: a change in the
         same second as the probed one shows with the next change."""
         cursor = spec.cursor or "updated_at"
+        resource, _ = self._listing(spec)  # a variant's change touches its product's updated_at
         params = {"limit": 1, "order": f"{cursor} desc", "fields": f"id,{cursor}"}
-        body = self._get_json(session, f"{self.API}/{spec.source}.json", params=params)
-        items = body.get(spec.source) or []
+        body = self._get_json(session, f"{self.API}/{resource}.json", params=params)
+        items = body.get(resource) or []
         if not items:
             return None
         return f"{items[0].get(cursor)}|{items[0].get('id')}"
 
     def describe(self, session: Session, spec: TableSpec) -> list[FieldInfo]:
-        body = self._get_json(session, f"{self.API}/{spec.source}.json", params={"limit": 1})
-        sample = (body.get(spec.source) or [{}])[0]
+        resource, selector = self._listing(spec)
+        body = self._get_json(session, f"{self.API}/{resource}.json", params={"limit": 1})
+        found = find_values(selector, body)  # a plain selector finds the list itself
+        records = found[0] if len(found) == 1 and isinstance(found[0], list) else found
+        sample = next(iter(records), {})
         return [FieldInfo(k, type(v).__name__) for k, v in sample.items()]
 
     def _variant_ids_by_sku(self, session: Session) -> dict[str, int]:
@@ -392,7 +405,9 @@ class Shopify(Preset):
                 results.append(WriteResult(key=key, ok=False, error_class="not_found",
                                            error=f"no variant with sku {record.get('sku')!r}"))
                 continue
-            body = {"variant": {**{k: v for k, v in record.items() if k != "sku"}, "id": variant_id}}
+            # a SKU used to find the variant is its address, not a change
+            sent = record if "id" in record else {k: v for k, v in record.items() if k != "sku"}
+            body = {"variant": {**sent, "id": variant_id}}
             response, exc = send(session, "PUT", self.url(f"{self.API}/variants/{variant_id}.json"), json=body)
             if response is None or response.status_code >= 300:
                 results += failed_batch([key], response, exc)

@@ -148,13 +148,13 @@ def _deliveries(catalog: Catalog) -> dict[tuple[str, str], list[Flow]]:
 def build_map(catalog: Catalog, mappings_dir: Path | str | None = None,
               golden_entities: set[str] | None = None) -> FlowMap:
     """The map of `catalog` and the mappings under `mappings_dir`. `golden_entities`: the entities
-    resolved into golden records (default: those with a matching profile), as reconciliation uses."""
-    if golden_entities is None:
-        from sync_platform.engines.identity.config import RESOLVED_ENTITIES
-
-        golden_entities = set(RESOLVED_ENTITIES)
+    with golden records (default: matched and keyed ones), as reconciliation uses."""
     folder = Path(mappings_dir) if mappings_dir else None
     entities = load_entities(folder)
+    if golden_entities is None:
+        from sync_platform.engines.identity.keyed import golden_entity_names
+
+        golden_entities = golden_entity_names(catalog, entities)
     mappings = {(m.source_system, m.source_table): m for m in load_mappings(folder)
                 if m.target_system == "canonical"}
     by_type = {t: e for e in entities.values() for t in e.data_types}

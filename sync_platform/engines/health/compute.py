@@ -138,7 +138,7 @@ def _dead_letters(con: duckdb.DuckDBPyConnection, systems: list[str]) -> int:
 def _push_reviews(con: duckdb.DuckDBPyConnection, systems: list[str]) -> int:
     if not table_exists(con, "ops", "push_review"):
         return 0
-    return _scalar(con, "SELECT count(*) FROM ops.push_review WHERE status = 'pending' AND target IN "
+    return _scalar(con, "SELECT count(*) FROM ops.push_review WHERE status = 'open' AND target IN "
                         "(SELECT unnest(?::VARCHAR[]))", [systems])
 
 

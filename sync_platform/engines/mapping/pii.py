@@ -14,15 +14,18 @@ from sync_platform.engines.mapping.names import normalise
 from sync_platform.engines.mapping.store import load_mappings
 
 
-def pii_columns(mappings_dir: Path | str | None = None, system: str | None = None) -> set[str]:
+def pii_columns(mappings_dir: Path | str | None = None, system: str | None = None,
+                mappings: list | None = None, entities: dict | None = None) -> set[str]:
     """Column names (as landed and as canonical) that hold personal data; with `system`, also
-    the columns its applied mappings map to personal-data fields."""
-    entities = load_entities(Path(mappings_dir) if mappings_dir else None)
+    the columns its applied mappings map to personal-data fields (`mappings` and `entities`:
+    already loaded ones, to spare reading the folder again)."""
+    if entities is None:
+        entities = load_entities(Path(mappings_dir) if mappings_dir else None)
     pii = {(e.entity, f.name) for e in entities.values() for f in e.fields if f.pii}
     names = {normalise(n) for e in entities.values() for f in e.fields if f.pii
              for n in (f.name, *f.synonyms)}
     if system:
-        for m in load_mappings(mappings_dir):
+        for m in load_mappings(mappings_dir) if mappings is None else mappings:
             if m.source_system == system:
                 names |= {s for r in m.applied_rules()
                           if any((m.entity_type, t) in pii for t in r.targets) for s in r.sources}

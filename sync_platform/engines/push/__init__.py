@@ -4,7 +4,8 @@ Plain Python + SQL, no Dagster. `push(catalog, changes)`:
 1. validates the changes (changes.py; invalid ones and payloads carrying a secret are dead letters),
 2. matches creates before creating (matching.py: external id -> shared identifier -> golden xref;
    uncertain -> ops.push_review, decided with `decide_review`),
-3. shows the plan (dry run) or holds a mass change for approval (guard.py, ops.push_approvals),
+3. shows the plan (dry run) or holds a mass change for approval (guard.py, ops.push_approvals;
+   `pending_approvals`, `approve_push`, `cancel_push`),
 4. commits intents to ops.push_ledger (ledger.py), then per target claims a batch as `sent`
    (committed before the request), sends it through the connector's own write with one
    rate-limit token per request (targets.py, ratelimit.py), and settles the outcome with its
@@ -18,10 +19,10 @@ external id and acknowledges or re-sends them (upserts by external id cannot dup
 from sync_platform.engines.push.changes import Change, idempotency_key, payload_hash
 from sync_platform.engines.push.deliver import PushAuthError, PushReport, limiter_for, push, resume
 from sync_platform.engines.push.dlq import discard, list_dead_letters, replay
-from sync_platform.engines.push.guard import approve_push
+from sync_platform.engines.push.guard import approve_push, cancel_push, pending_approvals
 from sync_platform.engines.push.ratelimit import Budget, RateLimiter
 from sync_platform.engines.push.redact import redact
-from sync_platform.engines.push.review import decide_review
+from sync_platform.engines.push.review import decide_review, open_reviews
 
 __all__ = [
     "Budget",
@@ -30,12 +31,15 @@ __all__ = [
     "PushReport",
     "RateLimiter",
     "approve_push",
+    "cancel_push",
     "decide_review",
     "discard",
     "idempotency_key",
     "limiter_for",
     "list_dead_letters",
+    "open_reviews",
     "payload_hash",
+    "pending_approvals",
     "push",
     "redact",
     "replay",

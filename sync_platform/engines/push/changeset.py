@@ -93,9 +93,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _lineage(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, dict[str, dict]]:
+def _lineage(con: duckdb.DuckDBPyConnection, golden_table: str) -> dict[str, dict[str, dict]]:
     """golden_id -> canonical field -> where its value came from, for the records in _cs_ids."""
-    table = f"golden.{quote(entity + '_lineage')}"
+    table = f"golden.{quote(golden_table + '_lineage')}"
     rows = con.execute(f"SELECT l.golden_id, l.field, l.source_system, l.source_table, l.source_id, "
                        f"l.rule FROM {table} l JOIN _cs_ids i USING (golden_id)").fetchall()
     out: dict[str, dict[str, dict]] = {}
@@ -127,14 +127,14 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
     keep = [c for c in live_cols if c != pk]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_live AS SELECT CAST({quote(pk)} AS VARCHAR) "
                 f"AS target_key, {', '.join(quote(c) for c in keep)} FROM {live}")
-    held = con.execute(f"SELECT DISTINCT golden_id FROM golden.{quote(t.entity + '_xref')} "
+    held = con.execute(f"SELECT DISTINCT golden_id FROM golden.{quote(t.golden_table + '_xref')} "
                        "WHERE review_status = 'held'").fetchall()
     held_ids = {r[0] for r in held}
     deletes = _rows(con, "SELECT DISTINCT g.golden_id, g.target_key FROM _cs_golden g "
                     "JOIN _cs_live l USING (target_key) WHERE g.golden_deleted") if t.deletes else []
     con.execute("CREATE OR REPLACE TEMP TABLE _cs_ids AS SELECT DISTINCT golden_id FROM _cs_work "
                 "UNION SELECT golden_id FROM _cs_golden WHERE golden_deleted")
-    lineage = _lineage(con, t.entity)
+    lineage = _lineage(con, t.golden_table)
     columns = {c.column: c for c in t.columns}
     carried = [c.column for c in t.columns if c.carried]
     mode = t.mode
@@ -159,7 +159,7 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
         # the version covers what the target held too: the same value sent again after the
         # target drifted away from it is a new write, a retry of the same change is not
         version = payload_hash({"payload": payload, "before": seen, "target_key": target_key})
-        return Change(target=t.system, table=t.table, entity=t.entity, golden_id=gid, operation=op,
+        return Change(target=t.system, table=t.table, entity=t.golden_table, golden_id=gid, operation=op,
                       payload=payload, version=version, target_key=target_key,
                       lineage=lineage_of(gid, cols), before=seen, priority=t.priority, flow=flow,
                       sensitive=sensitive(cols))

@@ -147,7 +147,7 @@ def _known_rejects(con: Any, t: TargetTable, golden_ids: list[str]) -> set[str]:
         ("dead_letters", "SELECT golden_id FROM ops.dead_letters WHERE target = ? AND table_name = ? "
          "AND status = 'open'"),
         ("push_review", "SELECT golden_id FROM ops.push_review WHERE target = ? AND table_name = ? "
-         "AND status = 'pending'"),
+         "AND status = 'open'"),
         ("push_ledger", "SELECT golden_id FROM ops.push_ledger WHERE target = ? AND table_name = ? "
          "AND state IN ('held', 'parked', 'review', 'in_doubt', 'rejected')"),
     ]
@@ -156,7 +156,7 @@ def _known_rejects(con: Any, t: TargetTable, golden_ids: list[str]) -> set[str]:
             explained |= {r[0] for r in con.execute(
                 f"SELECT golden_id FROM _left_ids WHERE golden_id IN ({sql})",
                 [t.system, t.table]).fetchall()}
-    xref = f"golden.{quote(t.entity + '_xref')}"
+    xref = f"golden.{quote(t.golden_table + '_xref')}"
     explained |= {r[0] for r in con.execute(
         f"SELECT golden_id FROM _left_ids WHERE golden_id IN (SELECT golden_id FROM {xref} "
         "WHERE review_status = 'held')").fetchall()}
@@ -240,7 +240,8 @@ def golden_rebuild(catalog: Catalog, mappings_dir: Path | str | None = None
 
     from sync_platform.engines.push.changeset import render_payload
 
-    targets = {(t.entity, t.system, t.table): t for t in plan_for(catalog, mappings_dir=mappings_dir).targets}
+    targets = {(t.golden_table, t.system, t.table): t
+               for t in plan_for(catalog, mappings_dir=mappings_dir).targets}
     names: dict[tuple[str, str], dict[str, str]] = {}
 
     def rebuild(row: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """Mass-change guard: a push that would change more than `mass_change_share` of a target table's
-records (and more than `mass_change_min` records) is held until a person approves it.
+records (and more than `mass_change_min` records) is held until a person approves or cancels it
+(`pending_approvals` lists them; `approve_push` / `cancel_push` decide).
 
 The approval is for that exact change set (its id hashes the idempotency keys); held writes sit
 in the ledger as `held` and an approval turns them into intents for the next push or resume. A
@@ -9,6 +10,7 @@ target whose size is unknown (not landed yet) counts as fully changed.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +19,9 @@ from typing import Any
 import duckdb
 
 from sync_platform.engines.catalog.models import PushConfig
-from sync_platform.engines.push import ledger
+from sync_platform.engines.push import ledger, tables
 from sync_platform.engines.push.changes import Change
+from sync_platform.engines.push.redact import mask_fields
 from sync_platform.engines.push.tables import has_ledger, transaction
 from sync_platform.engines.warehouse import quote, table_exists
 
@@ -88,3 +91,47 @@ def approve_push(warehouse: Path | str, approval: str, by: str = "cli") -> int:
         n = con.execute("UPDATE ops.push_ledger SET state = 'intent', updated_at = ? "
                         "WHERE approval_id = ? AND state = 'held'", [ledger.now(), approval]).fetchall()
     return int(n[0][0]) if n else 0
+
+
+def cancel_push(warehouse: Path | str, approval: str, by: str = "cli") -> int:
+    """Cancel a blocked mass change: its held writes are skipped (never sent; a later version of
+    a record is a new change and meets the guard again). Returns the writes cancelled."""
+    with transaction(warehouse) as con:
+        found = con.execute("SELECT status FROM ops.push_approvals WHERE approval_id = ?",
+                            [approval]).fetchall()
+        if not found:
+            raise KeyError(f"no push approval {approval!r}")
+        if found[0][0] != "pending":
+            raise ValueError(f"push approval {approval!r} is {found[0][0]}, not pending")
+        con.execute("UPDATE ops.push_approvals SET status = 'cancelled', decided_at = ?, "
+                    "decided_by = ? WHERE approval_id = ?", [ledger.now(), by, approval])
+        keys = [k for (k,) in con.execute(
+            "SELECT idempotency_key FROM ops.push_ledger WHERE approval_id = ? AND state = 'held'",
+            [approval]).fetchall()]
+        con.execute("UPDATE ops.push_ledger SET state = 'skipped', updated_at = ?, error = ? "
+                    "WHERE approval_id = ? AND state = 'held'",
+                    [ledger.now(), f"mass change cancelled by {by}", approval])
+        ledger.scrub(con, keys)
+    return len(keys)
+
+
+def pending_approvals(warehouse: Path | str, sample: int = 5) -> list[dict[str, Any]]:
+    """Mass changes waiting for a person, oldest first, each with up to `sample` of its held
+    writes (`writes`: golden id, operation, payload and before, personal data masked)."""
+    if not tables.exists(warehouse):
+        return []
+    with tables.connect(warehouse, read_only=True) as con:
+        columns = ["approval_id", "target", "table_name", "changes", "target_records", "share",
+                   "threshold", "requested_at"]
+        rows = [dict(zip(columns, r, strict=True)) for r in con.execute(
+            f"SELECT {', '.join(columns)} FROM ops.push_approvals WHERE status = 'pending' "
+            "ORDER BY requested_at, approval_id").fetchall()]
+        for row in rows:
+            held = con.execute("""SELECT golden_id, operation, payload, "before", sensitive
+                FROM ops.push_ledger WHERE approval_id = ? AND state = 'held'
+                ORDER BY seq LIMIT ?""", [row["approval_id"], sample]).fetchall()
+            row["writes"] = [{"golden_id": g, "operation": op,
+                              "payload": mask_fields(json.loads(p) if p else {}, json.loads(s or "[]")),
+                              "before": mask_fields(json.loads(b) if b else None, json.loads(s or "[]"))}
+                             for g, op, p, b, s in held]
+    return rows

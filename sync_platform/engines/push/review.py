@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from sync_platform.engines.catalog.models import Catalog
-from sync_platform.engines.push import ledger
+from sync_platform.engines.push import ledger, tables
 from sync_platform.engines.push.changes import Change
 from sync_platform.engines.push.redact import pii_values, redact
 from sync_platform.engines.push.tables import transaction
@@ -58,3 +58,16 @@ def decide_review(catalog: Catalog, key: str, action: str, target_key: str | Non
                          key_field, key])
         con.execute("UPDATE ops.push_review SET status = ?, decided_at = ? WHERE idempotency_key = ?",
                     [action, ledger.now(), key])
+
+
+def open_reviews(warehouse: Path | str) -> list[dict[str, Any]]:
+    """Open push reviews, oldest first: idempotency_key, target, table_name, entity, golden_id,
+    reason and candidates (as stored: personal data already masked)."""
+    if not tables.exists(warehouse):
+        return []
+    columns = ["idempotency_key", "target", "table_name", "entity", "golden_id", "reason",
+               "candidates"]
+    with tables.connect(warehouse, read_only=True) as con:
+        return [dict(zip(columns, row, strict=True)) for row in con.execute(
+            f"SELECT {', '.join(columns)} FROM ops.push_review WHERE status = 'open' "
+            "ORDER BY created_at, idempotency_key").fetchall()]

@@ -95,8 +95,8 @@ def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict
 
     pk = normalized(t.primary_key[0])
     live = f"{quote('raw_' + t.system)}.{quote(t.table)}"
-    golden, xref = f"golden.{quote(t.entity)}", f"golden.{quote(t.entity + '_xref')}"
-    known = _columns(con, "golden", t.entity)
+    golden, xref = f"golden.{quote(t.golden_table)}", f"golden.{quote(t.golden_table + '_xref')}"
+    known = _columns(con, "golden", t.golden_table)
     filled = {f: v for f, v in (defaults or {}).items() if f in known}
     if filled:
         replaced = ", ".join(f"coalesce({quote(f)}, CAST({literal(v)} AS {known[f]})) AS {quote(f)}"
@@ -193,7 +193,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
     by_field = dict(con.execute(f"SELECT field, count(*) FROM {out} WHERE kind = 'field_mismatch' "
                                 f"GROUP BY 1 ORDER BY 2 DESC").fetchall())
     pushable = con.execute(f"SELECT count(*) FROM {out} WHERE pushable").fetchall()[0][0]
-    golden_records = con.execute(f"SELECT count(*) FROM golden.{quote(t.entity)}").fetchall()[0][0]
+    golden_records = con.execute(f"SELECT count(*) FROM golden.{quote(t.golden_table)}").fetchall()[0][0]
     target_rows = con.execute("SELECT count(*) FROM _recon_live").fetchall()[0][0]
     previous = con.execute(f"SELECT target_rows FROM {SCHEMA}.runs WHERE system = ? AND entity = ? "
                            "AND target_table = ? ORDER BY reconciled_at DESC LIMIT 1",

@@ -25,11 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sync_platform import settings
 from sync_platform.engines.canonical import CanonicalEntity, SystemMapping, load_entities
+from sync_platform.engines.catalog import CatalogError
 from sync_platform.engines.catalog.models import Catalog, Flow
 from sync_platform.engines.connectors import normalized
 from sync_platform.engines.mapping.store import load_mappings
 from sync_platform.engines.outbound import Outbound, outbound_for
+from sync_platform.engines.survivorship.rollup import rollup_name, rollup_problems
 from sync_platform.engines.survivorship.rules import SurvivorshipRules, load_rules
 
 GOLDEN = "golden"  # owner: the golden record's value, whichever source made it win
@@ -65,6 +68,10 @@ class TargetTable:
     address_field: str | None = None  # landed column addressing a record that lacks the golden id
     create_defaults: dict[str, object] = field(default_factory=dict)  # canonical field -> value
     deletes: bool = False  # a flow propagates deletes here
+    golden_table: str = ""  # golden.<golden_table> (+ _xref, _lineage): the entity, or its rollup
+
+    def __post_init__(self) -> None:
+        self.golden_table = self.golden_table or self.entity
 
     @property
     def name(self) -> str:
@@ -188,6 +195,11 @@ def target_plan(catalog: Catalog, mappings_dir: Path | str | None = None,
                                catalog.system_of_record)
         except Exception:  # noqa: BLE001 - no survivorship file: ownership by flows only
             rules = None
+        problems = [(f"flows[{index}].rollup", problem) for index, f in enumerate(catalog.flows)
+                    if f.entity == entity_name and f.rollup for problem in rollup_problems(entity, f.rollup)]
+        if problems:
+            folder = Path(mappings_dir) if mappings_dir else settings.mappings_dir()
+            raise CatalogError(folder / "systems.yaml", problems)
         held: dict[str, set[str]] = {}  # system -> canonical fields it maps for this entity
         for m in mappings.values():
             if m.entity_type == entity_name:
@@ -211,6 +223,11 @@ def target_plan(catalog: Catalog, mappings_dir: Path | str | None = None,
                                          "composite primary key (not reconciled yet)"))
                     continue
                 receiving = _receiving(flows, system)
+                rollups = {rollup_name(entity_name, f.rollup) for f in receiving if f.rollup}
+                if len(rollups) > 1:
+                    plan.skipped.append((f"{entity_name}__{system}", "flows deliver it at different "
+                                         f"grains ({', '.join(sorted(rollups))})"))
+                    continue
                 outbound = outbound_for(mapping)
                 managed = {normalized(c) for c in [*spec.primary_key, spec.cursor] if c}
                 outbound.columns = [c for c in outbound.columns if c.column not in managed
@@ -236,5 +253,6 @@ def target_plan(catalog: Catalog, mappings_dir: Path | str | None = None,
                     normalized(spec.external_id_field) if spec.external_id_field else None,
                     normalized(spec.address_field) if spec.address_field else None,
                     {k: v for f in receiving for k, v in f.create_defaults.items()},
-                    deletes=any(f.propagate_deletes for f in receiving)))
+                    deletes=any(f.propagate_deletes for f in receiving),
+                    golden_table=next(iter(rollups), entity_name)))
     return plan

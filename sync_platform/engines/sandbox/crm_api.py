@@ -48,6 +48,8 @@ FIELDS: dict[str, list[dict[str, Any]]] = {
         _f("AnnualRevenue", "Annual Revenue", "currency"),
         _f("NumberOfEmployees", "Employees", "int"),
         _f("External_Id__c", "External Id", "string", external=True, custom=True),
+        # set by the accounting integration (a nightly script that stopped months ago: stale)
+        _f("Payment_Status__c", "Payment Status", "picklist", custom=True),
         _f("CreatedDate", "Created Date", "datetime", nillable=False),
         _f("LastModifiedDate", "Last Modified Date", "datetime", nillable=False),
         _f("IsDeleted", "Deleted", "boolean", nillable=False),

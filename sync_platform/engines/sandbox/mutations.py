@@ -420,14 +420,15 @@ def _accounting(ctx: _Ctx) -> None:
             row = conn.execute(select(t).where(t.c.Id == cid)).mappings().one()
             x = rng.random()
             values: dict[str, Any] = {"LastUpdatedTime": _naive(clock())}
-            if x < 0.35:
+            if x < 0.3:
                 values["PrimaryPhone"] = format_phone(random_phone("1", "312", rng), "dash")
-            elif x < 0.6:
+            elif x < 0.5:
                 values["BillAddr_Line1"] = _new_street(rng)
-            elif x < 0.8 and row["PrimaryEmailAddr"]:
+            elif x < 0.6 and row["PrimaryEmailAddr"]:
                 values["PrimaryEmailAddr"] = row["PrimaryEmailAddr"].upper()
-            else:
+            else:  # a new invoice: the balance grows, the customer owes money
                 values["Balance"] = float(row["Balance"] or 0) + 125.5
+                values["PaymentStatus"] = "Overdue" if row["PaymentStatus"] == "Open" else "Open"
             if extra:
                 values[extra] = rng.choice(TIERS)
             conn.execute(update(t).where(t.c.Id == cid).values(**values))
@@ -444,7 +445,8 @@ def _accounting(ctx: _Ctx) -> None:
                       "BillAddr_City": c.city, "BillAddr_CountrySubDivisionCode": c.state or None,
                       "BillAddr_PostalCode": c.postal,
                       "BillAddr_Country": sql_systems.QB_COUNTRY[c.country], "Active": 1,
-                      "Balance": 0, "CurrencyRef": sql_systems.CURRENCY[c.country]}
+                      "Balance": 0, "PaymentStatus": "Paid",
+                      "CurrencyRef": sql_systems.CURRENCY[c.country]}
             ts = _naive(clock())
             values.update(CreateTime=ts, LastUpdatedTime=ts)
             if extra:

@@ -27,6 +27,7 @@ from .world import INDUSTRIES, World
 
 DAY_MS = 86_400_000
 FLUSH = 50_000
+PAYMENT_STATUSES = ("Paid", "Open", "Overdue")  # the accounting books' values
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -75,6 +76,8 @@ def seed_crm(world: World, store: RecordStore, seed: int, truth: TruthWriter) ->
     r = rng.random
     store.reset()
     buf = _Buffer(store)
+    # its own stream, so the rest of the seeded data does not change with this field
+    stale = random.Random(f"{seed}:crm:payment_status")
     account_of: list[str | None] = [None] * len(world.companies)
     company_rec: dict[int, dict] = {}
     n_acc = 0
@@ -98,6 +101,7 @@ def seed_crm(world: World, store: RecordStore, seed: int, truth: TruthWriter) ->
                 "Website": _maybe(web, r), "Industry": _maybe(INDUSTRIES[c.industry][0], r),
                 "AnnualRevenue": _maybe(float(c.revenue), r, 0.15),
                 "NumberOfEmployees": _maybe(c.employees, r, 0.1), "External_Id__c": None,
+                "Payment_Status__c": stale.choice(PAYMENT_STATUSES) if stale.random() < 0.8 else None,
             }
             if k == 0:
                 account_of[c.idx] = aid

@@ -54,6 +54,8 @@ customers = Table(
     Column("BillAddr_City", String(255)), Column("BillAddr_CountrySubDivisionCode", String(255)),
     Column("BillAddr_PostalCode", String(30)), Column("BillAddr_Country", String(255)),
     Column("Active", Integer, nullable=False), Column("Balance", Numeric(12, 2)),
+    # Paid (nothing open), Open (open invoices, none past due) or Overdue: kept by the books
+    Column("PaymentStatus", String(10)),
     Column("CurrencyRef", String(3)), Column("CreateTime", DateTime),
     Column("LastUpdatedTime", DateTime, index=True),
     Column("sync_external_id", String(64), nullable=True),
@@ -194,7 +196,7 @@ def seed_accounting(world: World, url: str, seed: int, truth: TruthWriter) -> di
                 "LastUpdatedTime": modified,
             })
             truth.add("customers", str(cid), c.entity_id)
-            balance = 0
+            balance, statuses = 0, set()
             for _ in range(1 + int(r() * 5)):
                 n_inv += 1
                 txn = date(2023, 1, 1) + timedelta(days=int(r() * 540))
@@ -202,6 +204,7 @@ def seed_accounting(world: World, url: str, seed: int, truth: TruthWriter) -> di
                 status = "Paid" if r() < 0.6 else ("Open" if r() < 0.6 else "Overdue")
                 open_amt = 0 if status == "Paid" else total
                 balance += open_amt
+                statuses.add(status)
                 inv_rows.append({
                     "Id": n_inv, "DocNumber": f"{1000 + n_inv}", "CustomerRef": cid,
                     "TxnDate": txn, "DueDate": txn + timedelta(days=30),
@@ -209,6 +212,7 @@ def seed_accounting(world: World, url: str, seed: int, truth: TruthWriter) -> di
                     "LastUpdatedTime": modified,
                 })
             cust_rows[-1]["Balance"] = balance / 100
+            cust_rows[-1]["PaymentStatus"] = payment_status(statuses)
     _insert(engine, customers, cust_rows)
     _insert(engine, invoices, inv_rows)
     _finish(engine)
@@ -241,6 +245,12 @@ def seed_payroll(world: World, url: str, seed: int, truth: TruthWriter) -> dict[
     _insert(engine, payroll_employees, rows)
     _finish(engine)
     return {"employees": len(rows)}
+
+
+def payment_status(invoice_statuses: set[str]) -> str:
+    """A customer's payment status from its invoices' statuses."""
+    return "Overdue" if "Overdue" in invoice_statuses else "Open" if "Open" in invoice_statuses \
+        else "Paid"
 
 
 def warehouse_levels(world: World, seed: int) -> list[tuple[str, str, int]]:

@@ -30,8 +30,6 @@ KeyColumns = dict[tuple[str, str], list[str]]
 
 
 def _skip_reason(entity: CanonicalEntity, mapping: SystemMapping) -> str | None:
-    if mapping.entity_type != entity.entity:
-        return f"maps entity {mapping.entity_type!r}, not {entity.entity!r}"
     if mapping.target_system != "canonical":
         return f"targets system {mapping.target_system!r}, not the canonical model"
     if mapping.status not in APPLIED:
@@ -58,6 +56,8 @@ def stage_entity(warehouse: Path, entity: CanonicalEntity, mappings: list[System
     staged_at = datetime.now(UTC).replace(tzinfo=None)
     applied: list[SystemMapping] = []
     for mapping in mappings:
+        if mapping.entity_type != entity.entity:
+            continue  # another entity's mapping: nothing to report here
         reason = _skip_reason(entity, mapping)
         if reason:
             result.skipped.append(SkippedMapping(mapping.id, mapping.status, reason))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync_platform.engines.canonical import CanonicalEntity
+from sync_platform.engines.identity.keyed import key_sql
 from sync_platform.engines.warehouse import connect, quote
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
@@ -24,7 +25,10 @@ class Gate:
 
 
 def golden_gates(warehouse: Path, entity: CanonicalEntity, *, max_cluster_size: int,
-                 reviewed_clusters: set[str], min_validity: float = 0.95) -> list[Gate]:
+                 reviewed_clusters: set[str], min_validity: float = 0.95,
+                 keyed: bool = False) -> list[Gate]:
+    """`keyed`: golden ids come from the entity's key (identity/keyed.py), so only records
+    with the whole key belong to one; the others reach targets through a rollup."""
     e = entity.entity
     golden, xref, staged = f"golden.{quote(e)}", f"golden.{quote(e + '_xref')}", f"staged.{quote(e)}"
     gates: list[Gate] = []
@@ -36,8 +40,10 @@ def golden_gates(warehouse: Path, entity: CanonicalEntity, *, max_cluster_size: 
         columns = {c for (c,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staged' "
             "AND table_name = ?", [e]).fetchall()}
-        live_staged = (f"(SELECT * FROM {staged} WHERE NOT coalesce(is_deleted, false))"
-                       if "is_deleted" in columns else staged)
+        conditions = ["NOT coalesce(is_deleted, false)"] if "is_deleted" in columns else []
+        if keyed:
+            conditions.append(key_sql(list(entity.identifiers[0]))[1])
+        live_staged = f"(SELECT * FROM {staged} WHERE {' AND '.join(conditions)})" if conditions else staged
         staged_n, deleted_n, xref_n, unique_n, missing = con.execute(f"""
             SELECT (SELECT count(*) FROM {live_staged}),
                    (SELECT count(*) FROM {staged}) - (SELECT count(*) FROM {live_staged}),
@@ -48,7 +54,8 @@ def golden_gates(warehouse: Path, entity: CanonicalEntity, *, max_cluster_size: 
         gates.append(Gate("records_in_one_cluster", missing == 0 and xref_n == unique_n,
                           f"{staged_n} live staged records, {xref_n} in xref "
                           f"({xref_n - unique_n} duplicated), {missing} in no cluster; "
-                          f"{deleted_n} deleted records left out"))
+                          f"{deleted_n} {'deleted or partly keyed' if keyed else 'deleted'} "
+                          "records left out"))
 
         oversized = [gid for (gid,) in con.execute(
             f"SELECT golden_id FROM {xref} GROUP BY golden_id HAVING count(*) > ?", [max_cluster_size]

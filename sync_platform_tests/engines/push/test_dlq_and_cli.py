@@ -69,6 +69,14 @@ def test_cli_dlq_and_push_approve(sandbox, reload) -> None:
     result = runner.invoke(main, ["dlq", "discard", again["dlq_id"]])
     assert result.exit_code == 0 and "discarded 1" in result.output
     assert runner.invoke(main, ["push-approve", "nope"]).exit_code == 2
+    # a second mass change, cancelled: its writes are never sent, and it cannot be approved now
+    again = push(catalog, crm_contacts(5, prefix="c"))
+    approval = again.blocked[0]["approval_id"]
+    result = runner.invoke(main, ["push-cancel", approval])
+    assert result.exit_code == 0 and "5 writes will not be sent" in result.output
+    assert runner.invoke(main, ["push-resume", "--target", "crm"]).exit_code == 0
+    assert ledger_states(catalog.warehouse_path).get("skipped") == 5
+    assert runner.invoke(main, ["push-cancel", approval]).exit_code == 2
 
 
 def test_cli_push_dry_run_then_push(sandbox, push_catalog, tmp_path) -> None:
