@@ -15,7 +15,8 @@ def test_resolve_job_builds_gated_golden_records(sandbox, catalog):
     first = job.execute_in_process(instance=instance)
     assert first.success
     gates = [e for e in first.get_asset_check_evaluations() if e.asset_key.path[0] == "golden"]
-    assert len(gates) == 15 and all(g.passed for g in gates), [(g.check_name, g.description) for g in gates]
+    # 5 gates for each of contact, customer, employee (matched) and inventory (keyed)
+    assert len(gates) == 20 and all(g.passed for g in gates), [(g.check_name, g.description) for g in gates]
     warehouse = catalog.warehouse_path
     golden, staged = query(warehouse, "SELECT (SELECT count(*) FROM golden.contact), (SELECT count(*) FROM staged.contact)")[0]
     assert 0 < golden < staged  # duplicates across and within systems were merged
