@@ -131,15 +131,21 @@ def build_golden(warehouse: Path, entity: CanonicalEntity, rules: SurvivorshipRu
             f"SELECT golden_id, '{f}' AS field, CAST({quote(f)} AS VARCHAR) AS value, "
             f"source_system, source_table, source_id, _modified AS modified_at FROM _sv_contrib"
             for f in fields)
+        # per-value and per-field counts as grouped aggregates joined back: the same numbers as
+        # window functions over the three partitions, without sorting every candidate row
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _sv_candidates AS
-            SELECT c.*,
-                   count(DISTINCT value) OVER (PARTITION BY golden_id, field) AS n_values,
-                   count(*) OVER (PARTITION BY golden_id, field, value) AS freq,
-                   max(modified_at) OVER (PARTITION BY golden_id, field, value) AS value_latest,
-                   length(trim(value)) AS completeness
-            FROM ({unpivot}) c
-            WHERE value IS NOT NULL AND trim(value) <> ''""")
+            WITH c AS (
+                SELECT * FROM ({unpivot}) WHERE value IS NOT NULL AND trim(value) <> ''),
+            per_value AS (
+                SELECT golden_id, field, value, count(*) AS freq, max(modified_at) AS value_latest
+                FROM c GROUP BY golden_id, field, value),
+            per_field AS (
+                SELECT golden_id, field, count(*) AS n_values FROM per_value
+                GROUP BY golden_id, field)
+            SELECT c.*, f.n_values, v.freq, v.value_latest, length(trim(c.value)) AS completeness
+            FROM c JOIN per_value v USING (golden_id, field, value)
+            JOIN per_field f USING (golden_id, field)""")
         con.register("_sv_scores_df", _custom_scores(con, entity, rules))
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _sv_ranked AS
