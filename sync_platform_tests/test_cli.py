@@ -21,6 +21,15 @@ def test_demo_lands_every_system_then_exactly_the_changes(data_dir, mappings_dir
     for system in ("crm", "marketing", "accounting", "hr", "payroll", "warehouse", "shop"):
         assert system in result.output
     assert (data_dir / "warehouse.duckdb").exists()
+    # following the edits settles: the last push of every target creates nothing (a record the
+    # push created comes back linked to its origin, not as a new golden record to copy back)
+    import duckdb
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        last = con.execute("SELECT target_table, arg_max(creates, finished_at), count(*) "
+                           "FROM ops.sync_cycles GROUP BY 1 ORDER BY 1").fetchall()
+    assert len(last) == 6 and all(creates == 0 for _, creates, _ in last), last
+    assert all(cycles >= 2 for _, _, cycles in last), last  # the edits were followed
 
 
 def test_validate_prints_the_systems(sandbox):

@@ -114,8 +114,11 @@ COMPARISONS: dict[str, tuple[Comparison, ...]] = {
 }
 
 # deterministic rules: equal normalised identifiers (shared emails excluded) -> score 1. The
-# platform's own golden id written back to a target is one, for every entity.
-_PLATFORM_ID = ("same platform id written back", "x.pref = y.pref")
+# platform's own golden id written back to a target is one, for every entity: two records
+# holding the same one, or one holding the golden id the other had in the last run (a record
+# the push created in a target comes back linked to the record it was made from, even when
+# nothing else is there to block on; gx/gy: id_prev_gid)
+_PLATFORM_ID = ("same platform id written back", "(x.pref = y.pref OR x.pref = gy.gid OR y.pref = gx.gid)")
 RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "contact": (_PLATFORM_ID, ("same email", "x.email = y.email AND NOT x.email_sh")),
     "customer": (_PLATFORM_ID, ("same account_number", "x.acct = y.acct"),
@@ -135,8 +138,10 @@ def compare(con: duckdb.DuckDBPyConnection, entity: str, pairs: str, out: str) -
     """Create `out(a, b, <comparison levels>, rule)` for the (a, b) pairs in table `pairs`."""
     levels = ",\n".join(f"CAST({c.sql} AS TINYINT) AS {c.name}" for c in comparisons_for(entity))
     rule_case = " ".join(f"WHEN {cond} THEN 'rule: {label}'" for label, cond in RULES[entity])
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS id_prev_gid (rid BIGINT, gid VARCHAR)")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
         SELECT p.a, p.b, {levels}, CASE {rule_case} END AS rule
         FROM {pairs} p JOIN id_recs x ON x.rid = p.a JOIN id_recs y ON y.rid = p.b
+        LEFT JOIN id_prev_gid gx ON gx.rid = p.a LEFT JOIN id_prev_gid gy ON gy.rid = p.b
     """)

@@ -196,6 +196,29 @@ def _label_table(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return "id_labelled"
 
 
+def _written_back_pairs(con: duckdb.DuckDBPyConnection, name: str, dirty: str | None) -> int:
+    """`id_prev_gid(rid, gid)`: each record's golden id of the last run. Add to `id_cand` the
+    pairs of a record holding a written-back golden id and the records that id stood for, which
+    share no blocking key when the target copy carries little (a contact with no email or
+    phone); with `dirty`, only pairs touching a changed record. Returns the pairs added."""
+    xref = f"golden.{name}_xref"
+    if table_exists(con, "golden", f"{name}_xref"):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE id_prev_gid AS
+            SELECT r.rid, CAST(x.golden_id AS VARCHAR) AS gid FROM id_recs r JOIN {xref} x
+            USING (source_system, source_table, source_id)""")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE id_prev_gid (rid BIGINT, gid VARCHAR)")
+    restrict = (f"AND (r.rid IN (SELECT rid FROM {dirty}) OR g.rid IN (SELECT rid FROM {dirty}))"
+                if dirty else "")
+    before = con.execute("SELECT count(*) FROM id_cand").fetchall()[0][0]
+    con.execute(f"""INSERT INTO id_cand
+        SELECT DISTINCT least(r.rid, g.rid), greatest(r.rid, g.rid), ['platform_id']
+        FROM id_recs r JOIN id_prev_gid g ON g.gid = r.pref AND g.rid <> r.rid
+        WHERE r.pref IS NOT NULL {restrict}
+        AND (least(r.rid, g.rid), greatest(r.rid, g.rid)) NOT IN (SELECT (a, b) FROM id_cand)""")
+    return con.execute("SELECT count(*) FROM id_cand").fetchall()[0][0] - before
+
+
 def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = False,
             config: MatchConfig | None = None,
             mappings_dir: Path | str | None = None) -> ResolutionResult:
@@ -233,6 +256,7 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
         else:
             candidate_pairs(con)
             changed = n_records
+        _written_back_pairs(con, name, "id_dirty" if incremental else None)
         compare(con, name, "id_cand", "id_gamma")
         if retrain:
             weights, lam = wt.estimate(con, name, n_records, "id_gamma", config.u_sample_pairs,

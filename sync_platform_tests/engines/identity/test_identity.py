@@ -346,6 +346,40 @@ def test_platform_id_written_back_is_a_deterministic_identifier(tmp_path: Path) 
     assert evidence.startswith("rule: same platform id written back")
 
 
+def test_a_record_the_push_created_comes_back_linked_to_its_origin(tmp_path: Path) -> None:
+    """The push created a marketing copy of a crm contact that has no email or phone, and wrote
+    the golden id into it. Landed again, the copy shares no blocking key with its origin, yet it
+    joins the origin's golden record instead of becoming a new one (which the next push would
+    copy back to crm: a duplicate each round)."""
+    rows, _ = people_rows(seed=5, n_people=40)
+    rows.append(_person("crm", "J1", "Jim", "Ryan", None, None, company=None))
+    path = tmp_path / "pingpong.duckdb"
+    write_staged(path, "contact", rows)
+    resolve(path, CONTACT)
+    origin = xref_clusters(path, "contact")[("crm", "J1")]
+    copy = _person("marketing", "M9", "Jim", "Ryan", None, None, company=None)
+    copy["street"], copy["postal_code"] = None, None  # the target keeps less than the source
+    write_staged(path, "contact", [*rows, copy])
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("ALTER TABLE staged.contact ADD COLUMN platform_id VARCHAR")
+        con.execute("UPDATE staged.contact SET platform_id = ? WHERE source_id = 'M9'", [origin])
+    finally:
+        con.close()
+    result = resolve(path, CONTACT)
+    assert result.mode == "incremental"
+    xref = xref_clusters(path, "contact")
+    assert xref[("marketing", "M9")] == xref[("crm", "J1")]
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows_of = con.execute("SELECT golden_id, evidence FROM golden.contact_xref "
+                              "WHERE source_id IN ('J1', 'M9')").fetchall()
+    finally:
+        con.close()
+    assert {g for g, _ in rows_of} == {origin}  # the origin keeps its golden id
+    assert any(e.startswith("rule: same platform id written back") for _, e in rows_of)
+
+
 def test_incremental_rounds_with_blocks_crossing_the_size_limit(tmp_path: Path) -> None:
     """Two incremental rounds (edits, deletes, inserts that push blocks over and back under a
     small size limit) end exactly where a full rebuild does, and touch only what changed."""
