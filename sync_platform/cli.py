@@ -1089,7 +1089,9 @@ def push_resume(targets: tuple[str, ...], force: bool) -> None:
 @main.command()
 @click.option("--size", default=2000, show_default=True, help="Real-world people in the sandbox.")
 @click.option("--seed", default=42, show_default=True)
-def demo(size: int, seed: int) -> None:
+@click.option("--dagster-storage", type=click.Choice(["local", "postgres"]), default="local",
+              help="Dagster instance storage: local files, or PostgreSQL (dagster.postgres.yaml).")
+def demo(size: int, seed: int, dagster_storage: str) -> None:
     """Seed and start the sandbox, land every system, mutate the sandbox, land the changes."""
     import shutil
 
@@ -1117,21 +1119,21 @@ def demo(size: int, seed: int) -> None:
     os.environ.update(sandbox.env())
     try:
         console.print("sandbox APIs: " + ", ".join(f"{k} {v}" for k, v in urls.items()))
-        print_landing(run_landing(), "1st landing: everything")
-        print_landing(run_landing(), "2nd landing, nothing changed: 0 rows expected")
+        print_landing(run_landing(storage=dagster_storage), "1st landing: everything")
+        print_landing(run_landing(storage=dagster_storage), "2nd landing, nothing changed: 0 rows expected")
         report = sandbox.mutate(edits=5, inserts=3, deletes=2, new_field="x_loyalty_tier")
         changed = Table("system", "table", "records changed in the sandbox", title="sandbox mutation")
         for system, tables in report.changed.items():
             for name, ids in tables.items():
                 changed.add_row(system, name, str(len(ids)))
         console.print(changed)
-        print_landing(run_landing(), "3rd landing: exactly the changed rows, new field recorded")
+        print_landing(run_landing(storage=dagster_storage), "3rd landing: exactly the changed rows, new field recorded")
         console.rule("profile, map to the canonical model, stage, resolve golden records")
-        print_understanding(run_job("resolve"))
+        print_understanding(run_job("resolve", storage=dagster_storage))
         console.rule("reconcile every target, push the change sets, land again, verify")
-        print_sync(run_job("push_all"))
+        print_sync(run_job("push_all", storage=dagster_storage))
         console.rule("edit the sandbox: the platform notices and carries the edits to the targets")
-        follow = ChangeFollower()
+        follow = ChangeFollower(dagster_storage)
         edited = sandbox.mutate(edits=3, inserts=1, deletes=0, seed=seed + 1,
                                 systems=["crm", "hr", "accounting", "warehouse"])
         console.print("sandbox edits: " + ", ".join(
