@@ -34,3 +34,27 @@ def test_source_that_stays_down_fails_clearly_and_nothing_is_lost(sandbox):
     result, landed = land_through_dagster(["crm"])
     assert rows_landed(landed)[("crm", "accounts")] == len(report.changed["crm"]["Account"])
     assert rows_landed(landed)[("crm", "contacts")] == len(report.changed["crm"]["Contact"])
+
+
+def test_a_landing_that_meets_the_warehouse_locked_is_retried(sandbox, catalog):
+    """Another process holds the one-writer warehouse file (a sensor writing alert state, an
+    analyst with the file open read-write): the landing step is retried, not failed."""
+    import subprocess
+    import sys
+
+    from dagster import DagsterEventType
+
+    catalog.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(4); con.close()", str(catalog.warehouse_path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result, landed = land_through_dagster(["hr"])
+    finally:
+        holder.wait(timeout=30)
+    assert result.success
+    retried = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    assert retried, "the step should have met the lock and been retried"
+    assert rows_landed(landed)[("hr", "employees")] > 0

@@ -11,6 +11,7 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    RetryRequested,
 )
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
@@ -24,6 +25,7 @@ from sync_platform.engines.landing.pipeline import (
     finish_load,
     landing_pipeline,
     rows_by_table,
+    warehouse_locked,
 )
 from sync_platform.engines.landing.stats import table_stats
 from sync_platform.engines.mapping.pii import is_pii, pii_columns
@@ -97,6 +99,9 @@ def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
             events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
                                   loader_file_format=LOAD_FILE_FORMAT))
         except Exception as exc:
+            if warehouse_locked(exc):  # a short clash on the one-writer file: try again soon
+                context.log.warning(f"{system}: the warehouse is locked by another process; retrying")
+                raise RetryRequested(max_retries=5, seconds_to_wait=3) from exc
             raise Failure(description=describe_failure(system, exc)) from exc
         load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
         load_id = load_info.loads_ids[-1] if load_info and load_info.loads_ids else None

@@ -76,6 +76,13 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def warehouse_locked(exc: BaseException) -> bool:
+    """The load failed because another process held the warehouse file (DuckDB allows one
+    writer: a sensor recording alert state, an analyst with the file open read-write)."""
+    cause = _root_cause(exc)
+    return type(cause).__name__ == "IOException" and "lock" in str(cause).lower()
+
+
 def describe_failure(system: str, exc: BaseException) -> str:
     """A message a person can act on: system, step, cause, and what happens to the cursor."""
     step = exc.step if isinstance(exc, PipelineStepFailed) else "run"
