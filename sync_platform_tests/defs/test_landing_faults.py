@@ -58,3 +58,4 @@ def test_a_landing_that_meets_the_warehouse_locked_is_retried(sandbox, catalog):
     retried = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
     assert retried, "the step should have met the lock and been retried"
     assert rows_landed(landed)[("hr", "employees")] > 0
+

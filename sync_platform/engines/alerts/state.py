@@ -43,7 +43,6 @@ CREATE TABLE IF NOT EXISTS ops.alert_log (
     outcome VARCHAR, attempts INTEGER, detail VARCHAR, run_id VARCHAR, run_url VARCHAR,
     system VARCHAR, flow VARCHAR, error_class VARCHAR, message VARCHAR);
 """
-_LOCK_WORDS = ("lock", "conflict", "being used")
 
 
 @dataclass
@@ -66,24 +65,10 @@ def _now() -> datetime:
 
 @contextmanager
 def _patient(warehouse: Path | str, patience_s: float = 15.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """`warehouse.connect` that waits a little while another process holds the write lock."""
-    deadline = time.monotonic() + patience_s
-    delay = 0.02
-    while True:
-        opened = connect(warehouse)
-        try:
-            con = opened.__enter__()
-            break
-        except duckdb.Error as exc:
-            if not any(w in str(exc).lower() for w in _LOCK_WORDS) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-    try:
+    """A connection with the alert tables, waiting a while another process holds the file."""
+    with connect(warehouse, wait_s=patience_s) as con:
         con.execute(DDL)
         yield con
-    finally:
-        opened.__exit__(None, None, None)
 
 
 def _should_send(previous: str, status: str) -> bool:

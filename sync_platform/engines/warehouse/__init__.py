@@ -6,6 +6,7 @@ different configuration, so callers open, do their work and close: never hold a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,12 +25,33 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
                             "AND table_name = ?", [schema, table]).fetchall()[0][0])
 
 
+LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the file (see connect)
+
+
+def _locked(exc: duckdb.Error) -> bool:
+    return "could not set lock" in str(exc).lower()
+
+
 @contextmanager
-def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path | str, read_only: bool = False,
+            wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection. While another process holds the file (a run writing, a
+    sensor recording alert state) it waits up to `wait_s` (default LOCK_WAIT_S) with backoff
+    instead of failing at once; then the lock error is raised."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    deadline = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s)
+    delay = 0.02
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if not _locked(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
     try:
         yield con
     finally:
