@@ -27,3 +27,15 @@ def test_profiles_and_relationships_after_landing(sandbox, catalog):
                        "SELECT column_name, semantic_type FROM meta.column_profiles "
                        "WHERE system = 'crm' AND table_name = 'contacts'"))
     assert types["email"] == "email" and types["phone"] == "phone"
+    assert sorted(metadata[profile_key("crm")]["tables_profiled"].value) == ["accounts", "contacts"]
+
+    # nothing landed since: the stored profiles are kept, and the metadata says so
+    again = materialize([assets[1]], instance=instance, selection=[profile_key("hr")])
+    hr = again.get_asset_materialization_events()[0].materialization.metadata
+    assert hr["tables_kept"].value == ["employees"] and hr["tables_profiled"].value == []
+    assert "kept (0 changed rows since profile" in hr["decisions"].value
+    assert hr["columns_profiled"].value == metadata[profile_key("hr")]["columns_profiled"].value
+    forced = materialize([assets[1]], instance=instance, selection=[profile_key("hr")],
+                         run_config={"ops": {"profile__hr": {"config": {"force": True}}}})
+    hr = forced.get_asset_materialization_events()[0].materialization.metadata
+    assert hr["tables_profiled"].value == ["employees"] and "forced" in hr["decisions"].value

@@ -63,7 +63,7 @@ def golden_asset(entity: CanonicalEntity) -> AssetsDefinition:
                              full_rebuild=config.full_rebuild)
         survived = build_golden(catalog.warehouse_path, model,
                                 load_rules(platform.folder(), model, catalog.system_of_record),
-                                catalog.system_of_record)
+                                catalog.system_of_record, full_rebuild=config.full_rebuild)
         with connect(catalog.warehouse_path, read_only=True) as con:
             sizes = con.execute(
                 f"SELECT size, count(*) FROM (SELECT count(*) AS size FROM golden.{entity.entity}_xref "

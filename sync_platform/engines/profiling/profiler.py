@@ -9,13 +9,28 @@ larger than `sample_threshold` rows are profiled on a reservoir sample of that m
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
+from sync_platform.engines.profiling.incremental import (
+    PROFILER_VERSION,
+    TableDecision,
+    change_threshold,
+    count_changes,
+    decide_table,
+    hash_rows,
+    max_age,
+)
 from sync_platform.engines.profiling.models import ColumnProfile
 from sync_platform.engines.profiling.semantic import decide, needs_evidence, run_detection
-from sync_platform.engines.profiling.store import read_profiles, write_profiles
+from sync_platform.engines.profiling.store import (
+    read_profiled_tables,
+    read_profiles,
+    write_profile_state,
+)
 from sync_platform.engines.warehouse import connect, quote
 
 TOP_N = 10
@@ -134,18 +149,82 @@ def system_tables(con: duckdb.DuckDBPyConnection, system: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def profile_system(warehouse: Path, system: str, tables: list[str] | None = None
-                   ) -> list[ColumnProfile]:
-    """Profile `raw_<system>` tables (all by default), replace their rows in
-    `meta.column_profiles` and return the profiles."""
+@dataclass
+class ProfileRun:
+    """What one `profile_system_run` did: every table's profiles (new or kept) and decisions."""
+
+    system: str
+    profiles: list[ColumnProfile] = field(default_factory=list)
+    decisions: dict[str, TableDecision] = field(default_factory=dict)
+
+    @property
+    def profiled(self) -> list[str]:
+        return [t for t, d in self.decisions.items() if d.profiled]
+
+    @property
+    def kept(self) -> list[str]:
+        return [t for t, d in self.decisions.items() if not d.profiled]
+
+
+def profile_system(warehouse: Path, system: str, tables: list[str] | None = None, *,
+                   force: bool = False, threshold: float | None = None,
+                   oldest: timedelta | None = None) -> list[ColumnProfile]:
+    """Profiles of `raw_<system>` tables (all by default), profiling again only the tables
+    whose landed data changed materially (see `incremental`); `force` profiles every one."""
+    return profile_system_run(warehouse, system, tables, force=force, threshold=threshold,
+                              oldest=oldest).profiles
+
+
+def profile_system_run(warehouse: Path, system: str, tables: list[str] | None = None, *,
+                       force: bool = False, threshold: float | None = None,
+                       oldest: timedelta | None = None) -> ProfileRun:
+    """Profile the `raw_<system>` tables (all by default) that need it, keep the stored
+    profiles of the others, replace the profiled tables' rows in `meta.column_profiles` (and
+    their state in `meta.profiled_tables` / `meta.profiled_row_hashes`) and say what was done
+    per table. `threshold` (share of changed rows) and `oldest` (max profile age) default to the
+    environment, else 5% and 7 days."""
+    threshold, oldest = change_threshold(threshold), max_age(oldest)
+    run = ProfileRun(system)
+    now = datetime.now(UTC).replace(tzinfo=None)
     with connect(warehouse) as con:
         names = system_tables(con, system) if tables is None else list(tables)
-        profiles: list[ColumnProfile] = []
-        for table in names:
-            relation = f"{quote('raw_' + system)}.{quote(table)}"
-            profiles += profile_relation(con, relation, system, table)
-        write_profiles(con, profiles, system, names)
-    return profiles
+        stored_state = read_profiled_tables(con, system)
+        stored_profiles: dict[str, list[ColumnProfile]] = {}
+        for p in read_profiles(con, system):
+            stored_profiles.setdefault(p.table_name, []).append(p)
+        tag = uuid.uuid4().hex[:10]
+        hashes: dict[str, str] = {}
+        state: list[dict] = []
+        profiled: list[ColumnProfile] = []
+        try:
+            for i, table in enumerate(names):
+                relation = f"{quote('raw_' + system)}.{quote(table)}"
+                columns = _columns(con, relation)
+                hashes[table] = f"_profile_hashes_{tag}_{i}"
+                hash_rows(con, relation, [c for c, _ in columns], hashes[table])
+                row_count = con.sql(f"SELECT count(*) FROM {hashes[table]}").fetchall()[0][0]
+                stored = stored_state.get(table) if table in stored_profiles else None
+                changes = count_changes(con, system, table, hashes[table]) if stored else None
+                decision = decide_table(table, row_count, columns, stored, changes, threshold, oldest,
+                                  force=force, now=now)
+                run.decisions[table] = decision
+                if decision.profiled:
+                    new = profile_relation(con, relation, system, table)
+                    profiled += new
+                    run.profiles += new
+                    state.append({"table_name": table, "row_count": row_count,
+                                  "columns": [list(c) for c in columns],
+                                  "profiler_version": PROFILER_VERSION,
+                                  "reason": decision.reason, "profiled_at": now})
+                else:
+                    run.profiles += stored_profiles[table]
+            redone = [s["table_name"] for s in state]
+            if redone:
+                write_profile_state(con, profiled, system, redone, state, hashes)
+        finally:
+            for temp in hashes.values():
+                con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return run
 
 
 def load_profiles(warehouse: Path, system: str | None = None) -> list[ColumnProfile]:

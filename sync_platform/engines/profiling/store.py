@@ -38,23 +38,28 @@ def write_profiles(con: duckdb.DuckDBPyConnection, profiles: list[ColumnProfile]
     con.execute(PROFILES_DDL)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM meta.column_profiles WHERE system = ? AND list_contains(?, "
-                    "table_name)", [system, tables])
-        rows = []
-        for p in profiles:
-            row = asdict(p)
-            row["top_values"] = json.dumps([[v, c] for v, c in p.top_values])
-            row["sample_values"] = json.dumps(p.sample_values)
-            row["semantic_type"] = str(p.semantic_type)
-            rows.append([row[f] for f in PROFILE_FIELDS])
-        if rows:
-            marks = ", ".join("?" for _ in PROFILE_FIELDS)
-            con.executemany(f"INSERT INTO meta.column_profiles ({', '.join(PROFILE_FIELDS)}, "
-                            f"profiled_at) VALUES ({marks}, now()::TIMESTAMP)", rows)
+        _replace_profiles(con, profiles, system, tables)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def _replace_profiles(con: duckdb.DuckDBPyConnection, profiles: list[ColumnProfile], system: str,
+                      tables: list[str]) -> None:
+    con.execute("DELETE FROM meta.column_profiles WHERE system = ? AND list_contains(?, "
+                "table_name)", [system, tables])
+    rows = []
+    for p in profiles:
+        row = asdict(p)
+        row["top_values"] = json.dumps([[v, c] for v, c in p.top_values])
+        row["sample_values"] = json.dumps(p.sample_values)
+        row["semantic_type"] = str(p.semantic_type)
+        rows.append([row[f] for f in PROFILE_FIELDS])
+    if rows:
+        marks = ", ".join("?" for _ in PROFILE_FIELDS)
+        con.executemany(f"INSERT INTO meta.column_profiles ({', '.join(PROFILE_FIELDS)}, "
+                        f"profiled_at) VALUES ({marks}, now()::TIMESTAMP)", rows)
 
 
 def read_profiles(con: duckdb.DuckDBPyConnection, system: str | None = None) -> list[ColumnProfile]:
@@ -102,3 +107,58 @@ def read_relationships(con: duckdb.DuckDBPyConnection) -> list[Relationship]:
     result = con.sql(f"SELECT {', '.join(RELATIONSHIP_FIELDS)} FROM meta.relationships "
                      "ORDER BY kind DESC, from_system, from_table, from_column").fetchall()
     return [Relationship(**dict(zip(RELATIONSHIP_FIELDS, r, strict=True))) for r in result]
+
+
+# -- what each stored profile was computed from (incremental profiling) ----------------------
+
+PROFILED_TABLES_DDL = """
+CREATE TABLE IF NOT EXISTS meta.profiled_tables (
+  system VARCHAR, table_name VARCHAR, row_count BIGINT, columns VARCHAR,
+  profiler_version INTEGER, reason VARCHAR, profiled_at TIMESTAMP
+)"""
+# one 64-bit hash per landed row (its values but dlt's own columns) when the table was profiled
+ROW_HASHES_DDL = """
+CREATE TABLE IF NOT EXISTS meta.profiled_row_hashes (
+  system VARCHAR, table_name VARCHAR, row_hash UBIGINT
+)"""
+
+
+def read_profiled_tables(con: duckdb.DuckDBPyConnection, system: str) -> dict[str, dict]:
+    """The stored state of `system`'s profiled tables, by table name."""
+    if not table_exists(con, "meta", "profiled_tables"):
+        return {}
+    rows = con.execute("SELECT table_name, row_count, columns, profiler_version, profiled_at "
+                       "FROM meta.profiled_tables WHERE system = ?", [system]).fetchall()
+    return {r[0]: {"row_count": r[1], "columns": [tuple(c) for c in json.loads(r[2] or "[]")],
+                   "profiler_version": r[3], "profiled_at": r[4]} for r in rows}
+
+
+def write_profile_state(con: duckdb.DuckDBPyConnection, profiles: list[ColumnProfile],
+                        system: str, tables: list[str], state: list[dict],
+                        hashes: dict[str, str]) -> None:
+    """In one transaction: replace the profiles of `tables` (as write_profiles) and what they
+    were computed from: a `meta.profiled_tables` row per table (`state`: table_name,
+    row_count, columns, profiler_version, reason, profiled_at in naive UTC) and its row hashes
+    (`hashes`: table -> a temp table of `row_hash`)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(PROFILES_DDL)
+    con.execute(PROFILED_TABLES_DDL)
+    con.execute(ROW_HASHES_DDL)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _replace_profiles(con, profiles, system, tables)
+        con.execute("DELETE FROM meta.profiled_tables WHERE system = ? AND list_contains(?, "
+                    "table_name)", [system, tables])
+        con.execute("DELETE FROM meta.profiled_row_hashes WHERE system = ? AND list_contains(?, "
+                    "table_name)", [system, tables])
+        for s in state:
+            con.execute("INSERT INTO meta.profiled_tables VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [system, s["table_name"], s["row_count"], json.dumps(s["columns"]),
+                         s["profiler_version"], s["reason"], s["profiled_at"]])
+            if s["table_name"] in hashes:
+                con.execute(f"INSERT INTO meta.profiled_row_hashes SELECT ?, ?, row_hash "
+                            f"FROM {hashes[s['table_name']]}", [system, s["table_name"]])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
