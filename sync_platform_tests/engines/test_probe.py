@@ -10,6 +10,7 @@ from sync_platform.engines.catalog.models import RestSystem, SqlSystem
 from sync_platform.engines.connectors import connector_for
 from sync_platform.engines.connectors.probe import is_error, probe_system
 from sync_platform.engines.connectors.rest import RestConnector
+from sync_platform.engines.connectors.rest_presets import Shopify
 from sync_platform.engines.connectors.sql import SqlConnector
 
 KINDS = {"edit": {"edits": 1, "inserts": 0, "deletes": 0},
@@ -27,7 +28,11 @@ def touched_tables(catalog, system: str, report) -> set[str]:
     spec = catalog.systems[system]
     if spec.kind == "files":
         return set(spec.tables) if changed else set()
-    return {name for name, table in spec.tables.items() if changed.get(table.source)}
+    # Shopify variants are read (and probed) through products.json: they move with products
+    listed_in = {source: listing for source, (listing, _) in Shopify.NESTED.items()} \
+        if getattr(spec, "preset", None) == "shopify" else {}
+    return {name for name, table in spec.tables.items()
+            if changed.get(table.source) or changed.get(listed_in.get(table.source, ""))}
 
 
 def test_probes_are_stable_and_cover_every_table(catalog):
