@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/sync-platform demo
 
 test: install
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 ui: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
