@@ -16,7 +16,10 @@ from rich.table import Column, Table
 from sync_platform import settings
 from sync_platform.engines.catalog import CatalogError, load_catalog
 
-console = Console()
+# Piped output (CI logs, `| less`, tests) has no terminal width: rich would cut tables at 80
+# columns, so it gets at least 200 (more when COLUMNS says so); a terminal keeps its own width.
+_columns = os.environ.get("COLUMNS", "")
+console = Console(width=None if sys.stdout.isatty() else max(200, int(_columns) if _columns.isdigit() else 0))
 
 
 def _fail(message: str) -> None:
