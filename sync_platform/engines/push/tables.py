@@ -7,13 +7,13 @@ waits and tries again instead of failing the push.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+
+from sync_platform.engines import warehouse
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS ops;
@@ -48,7 +48,6 @@ CREATE TABLE IF NOT EXISTS ops.push_approvals (
     requested_at TIMESTAMP, decided_at TIMESTAMP, decided_by VARCHAR);
 """
 
-_LOCK_WORDS = ("lock", "conflicting", "being used")
 _ENSURED: set[str] = set()  # files whose ops tables this process has created or seen
 
 
@@ -61,24 +60,10 @@ def _has_tables(con: duckdb.DuckDBPyConnection) -> bool:
 @contextmanager
 def connect(path: Path | str, read_only: bool = False, patience_s: float = 120.0
             ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that waits (with jitter) while another process holds the file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + patience_s
-    delay = 0.01
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.Error as exc:
-            if not any(w in str(exc).lower() for w in _LOCK_WORDS) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay + random.uniform(0, delay))
-            delay = min(delay * 2, 0.2)
-    try:
+    """A connection that waits while another process holds the file (pushes run in parallel
+    and wait longer than the warehouse default)."""
+    with warehouse.connect(path, read_only=read_only, wait_s=patience_s) as con:
         yield con
-    finally:
-        con.close()
 
 
 @contextmanager

@@ -6,6 +6,7 @@ different configuration, so callers open, do their work and close: never hold a 
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +51,7 @@ def connect(path: Path | str, read_only: bool = False,
         except duckdb.IOException as exc:
             if not _locked(exc) or time.monotonic() + delay > deadline:
                 raise
-        time.sleep(delay)
+        time.sleep(delay + random.uniform(0, delay))  # jitter: several waiters do not retry in step
         delay = min(delay * 2, 0.5)
     try:
         yield con
