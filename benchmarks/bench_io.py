@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -57,3 +58,17 @@ class ResultRows:
 
     def __exit__(self, *exc: object) -> None:
         self.out.close()
+
+
+def peak_mb() -> int:
+    """This process's peak resident memory so far, in MB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def use_folder(folder: Path) -> None:
+    """Point the platform at a benchmark work folder (data dir, mappings, sandbox connection)."""
+    os.environ["SYNC_DATA_DIR"] = str(folder / "data")
+    os.environ["SYNC_MAPPINGS_DIR"] = str(folder / "mappings")
+    env_file = folder / "sandbox.env"
+    if env_file.exists():
+        os.environ.update(json.loads(env_file.read_text()))

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import signal
@@ -52,7 +51,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench_io import ResultRows, emit
+from bench_io import ResultRows, emit, peak_mb, use_folder
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "e2e_scale.csv"
@@ -64,9 +63,6 @@ SEED = 1
 ROWS_PER_PERSON = 2.98  # seeded rows per sandbox person (3,100 people -> 9,244 rows)
 CHANGE_SHARE = 0.01
 
-
-def _peak_mb() -> int:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _cpu_s() -> float:
@@ -107,13 +103,6 @@ class Timer:
 
 # -- children ---------------------------------------------------------------------------------
 
-def _use_folder(folder: Path) -> None:
-    os.environ["SYNC_DATA_DIR"] = str(folder / "data")
-    os.environ["SYNC_MAPPINGS_DIR"] = str(folder / "mappings")
-    env_file = folder / "sandbox.env"
-    if env_file.exists():
-        os.environ.update(json.loads(env_file.read_text()))
-
 
 def _sandbox(folder: Path, people: int):
     from sync_platform.engines.sandbox import Sandbox
@@ -123,7 +112,7 @@ def _sandbox(folder: Path, people: int):
 
 def child_seed(folder: Path, people: int) -> dict:
     shutil.copytree(REPO / "mappings", folder / "mappings", dirs_exist_ok=True)
-    _use_folder(folder)
+    use_folder(folder)
     counts = _sandbox(folder, people).seed(reset=True)
     return {"counts": counts, "rows": sum(sum(t.values()) for t in counts.values())}
 
@@ -132,7 +121,7 @@ def child_mutate(folder: Path, people: int, counts: dict) -> dict:
     """~CHANGE_SHARE of every source table: per system, a share of its mean table size."""
     from sync_platform.engines.sandbox import Sandbox
 
-    _use_folder(folder)
+    use_folder(folder)
     box = _sandbox(folder, people)
     touched, asked = 0, {}
     total = sum(sum(t.values()) for t in counts.values())
@@ -222,7 +211,7 @@ def _push(catalog, folder: Path, timer: Timer) -> dict:
 
 
 def child_stage(stage: str, folder: Path) -> dict:
-    _use_folder(folder)
+    use_folder(folder)
     from sync_platform.engines.catalog import load_catalog
 
     catalog = load_catalog()
@@ -274,7 +263,7 @@ def child_stage(stage: str, folder: Path) -> dict:
         raise ValueError(stage)
     seconds = time.perf_counter() - started
     return {"seconds": round(seconds, 2), "cpu_s": round(_cpu_s() - cpu_started, 2),
-            "peak_rss_mb": _peak_mb(), "load": _load(),
+            "peak_rss_mb": peak_mb(), "load": _load(),
             "detail": json.dumps({"steps": timer.steps, **detail})}
 
 
@@ -282,7 +271,7 @@ def serve(folder: Path, people: int) -> None:
     """Serve the HTTP sandbox systems until SIGTERM; their connection settings go to sandbox.env."""
     from sync_platform.engines.sandbox import Sandbox
 
-    _use_folder(folder)
+    use_folder(folder)
     box = _sandbox(folder, people)
     box.start(ports={name: 0 for name in Sandbox.HTTP_SYSTEMS})
     (folder / "sandbox.env").write_text(json.dumps(box.env()))

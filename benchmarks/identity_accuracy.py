@@ -23,12 +23,11 @@ import argparse
 import csv
 import json
 import os
-import resource
 import shutil
 import time
 from pathlib import Path
 
-from bench_io import ResultRows, child_result, emit
+from bench_io import ResultRows, child_result, emit, peak_mb, use_folder
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "identity_accuracy.csv"
@@ -40,17 +39,6 @@ COLUMNS = ["size", "entity", "mode", "records", "changed", "seconds", "peak_rss_
            "bcubed_recall", "bcubed_f1", "incr_ratio", "detail"]
 
 
-def _peak_mb() -> int:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-
-
-def _use_folder(folder: Path) -> None:
-    """Point the platform at the work folder (data dir, mappings, sandbox connection)."""
-    os.environ["SYNC_DATA_DIR"] = str(folder / "data")
-    os.environ["SYNC_MAPPINGS_DIR"] = str(folder / "mappings")
-    env_file = folder / "sandbox.env"
-    if env_file.exists():
-        os.environ.update(json.loads(env_file.read_text()))
 
 
 TRUTH_TYPE = {"contact": "person", "customer": "company", "employee": "employee"}
@@ -84,7 +72,7 @@ def run_child(step: str, folder: Path, size: int, entity: str | None) -> dict:
         from understanding_throughput import run_stage
 
         return run_stage(step, folder, size)
-    _use_folder(folder)
+    use_folder(folder)
     from sync_platform.engines.canonical import load_entities
     from sync_platform.engines.catalog import load_catalog
 
@@ -96,7 +84,7 @@ def run_child(step: str, folder: Path, size: int, entity: str | None) -> dict:
         started = time.perf_counter()
         result = resolve(warehouse, load_entities()[entity], full_rebuild=step == "full")
         seconds = time.perf_counter() - started
-        peak = _peak_mb()  # before scoring, which holds the truth in Python dicts
+        peak = peak_mb()  # before scoring, which holds the truth in Python dicts
         scores = _score(folder, warehouse, entity)
         detail = {"candidate_pairs": result.candidate_pairs, "accepted": result.accepted_pairs,
                   "review": result.review_pairs, "clusters": result.clusters,
