@@ -13,7 +13,7 @@ people, is chosen so the seeded total comes close) the script:
    - `map`: `propose_mappings`;
    - `stage`: `stage_entity` per canonical entity;
    - `golden`: `resolve` + `build_golden` + `golden_gates` per resolved entity;
-   - `reconcile`: per flow target `reconcile_target` + `build_change_set` + `recon_gates`, then
+   - `reconcile`: per flow target `reconcile_target` + `summarize_change_set` + `recon_gates`, then
      `publish` (the analysts' copy);
    - `push`: `push_target` per flow target: builds the change set again, pushes it at the
      configured `rate_limit` of systems.yaml, lands the target again and verifies. Its wall time
@@ -166,8 +166,8 @@ def _golden(catalog, folder: Path, timer: Timer) -> dict:
 
 
 def _reconcile(catalog, folder: Path, timer: Timer) -> dict:
-    from sync_platform.engines.push.changeset import build_change_set
-    from sync_platform.engines.push.cycle import initial_sync, native_names, plan_for, recon_gates
+    from sync_platform.engines.push.changeset import summarize_change_set
+    from sync_platform.engines.push.cycle import initial_sync, plan_for, recon_gates
     from sync_platform.engines.reconcile.golden import reconcile_target
     from sync_platform.engines.reconcile.publish import publish
     from sync_platform.engines.warehouse import connect
@@ -175,15 +175,14 @@ def _reconcile(catalog, folder: Path, timer: Timer) -> dict:
     detail = {}
     for t in plan_for(catalog, mappings_dir=folder / "mappings").targets:
         with timer(f"reconcile {t.name}"):
-            names = native_names(catalog, t.system, t.table)
             with connect(catalog.warehouse_path) as con:
                 result = reconcile_target(con, t, catalog.reconcile.strictness)
                 t0 = time.perf_counter()
-                plan = build_change_set(con, t, names, max_delete_share=catalog.push.max_delete_share)
+                plan = summarize_change_set(con, t, max_delete_share=catalog.push.max_delete_share)
                 change_set_s = time.perf_counter() - t0
             gates = recon_gates(catalog, result, plan, initial_sync(catalog, t))
         detail[t.name] = {"differences": result.differences, "pushable": result.pushable,
-                          "changes": len(plan.changes) + len(plan.deferred),
+                          "changes": plan.creates + plan.updates + plan.deletes + plan.deferred,
                           "change_set_s": round(change_set_s, 2),
                           "gates_failed": [g.name for g in gates if not g.passed]}
     with timer("publish"):

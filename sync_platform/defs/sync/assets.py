@@ -73,17 +73,16 @@ def recon_asset(target: FlowTarget) -> AssetsDefinition:
         check_specs=[AssetCheckSpec(name, asset=key, blocking=True) for name in RECON_GATES],
     )
     def _recon(context: AssetExecutionContext, platform: PlatformResource):
-        from sync_platform.engines.push.changeset import build_change_set
-        from sync_platform.engines.push.cycle import initial_sync, native_names, recon_gates
+        from sync_platform.engines.push.changeset import summarize_change_set
+        from sync_platform.engines.push.cycle import initial_sync, recon_gates
         from sync_platform.engines.reconcile.golden import reconcile_target
         from sync_platform.engines.warehouse import connect
 
         catalog = platform.catalog()
         t = _find(platform, target.name)
-        names = native_names(catalog, t.system, t.table)
         with connect(catalog.warehouse_path) as con:
             result = reconcile_target(con, t, catalog.reconcile.strictness)
-            plan = build_change_set(con, t, names, max_delete_share=catalog.push.max_delete_share)
+            plan = summarize_change_set(con, t, max_delete_share=catalog.push.max_delete_share)
             preview = con.execute(
                 f"SELECT kind, field, golden_value, target_value, owner, pushable FROM {result.table} "
                 "ORDER BY kind, field LIMIT 15").fetchall()
@@ -97,9 +96,9 @@ def recon_asset(target: FlowTarget) -> AssetsDefinition:
             "extra_in_target": MetadataValue.int(result.extra_in_target),
             "mismatched_records": MetadataValue.int(result.mismatched_records),
             "pushable": MetadataValue.int(result.pushable),
-            "would_create": MetadataValue.int(plan.count("create")),
-            "would_update": MetadataValue.int(plan.count("update") + len(plan.deferred)),
-            "would_delete": MetadataValue.int(plan.count("delete")),
+            "would_create": MetadataValue.int(plan.creates),
+            "would_update": MetadataValue.int(plan.updates + plan.deferred),
+            "would_delete": MetadataValue.int(plan.deletes),
             "not_sent": MetadataValue.md(markdown_table(["why", "records"], sorted(plan.skipped.items()))),
             "mismatches_by_field": MetadataValue.md(markdown_table(
                 ["field", "owner", "records"],

@@ -15,6 +15,11 @@ current values as `before`:
 Targets addressed by a shared identifier (HubSpot-style email) cannot change that identifier in
 the same write that attaches the golden id: such a record is attached by its current value first
 and its new value follows as a second change (`deferred`), keyed by the golden id.
+
+Every decision (send, skip and why, second pass) is made once, set-based, in the `_cs_plan`
+temp table: `summarize_change_set` counts it in SQL for the reconciliation's gates and metadata
+(no Python object per record, which at 1M golden records cost over a minute), and
+`build_change_set` turns the same plan into Change objects only when the push needs them.
 """
 
 from __future__ import annotations
@@ -30,7 +35,24 @@ from sync_platform.engines.connectors import normalized
 from sync_platform.engines.push.changes import Change, payload_hash
 from sync_platform.engines.reconcile.golden import live_rows_sql, rendered_sql
 from sync_platform.engines.reconcile.ownership import TargetTable
+from sync_platform.engines.transforms.sql import literal
 from sync_platform.engines.warehouse import quote
+
+
+@dataclass
+class ChangeSummary:
+    """How many changes a change set holds, by operation, and what it leaves out (and why)."""
+
+    creates: int = 0
+    updates: int = 0
+    deletes: int = 0
+    deferred: int = 0  # second-pass address changes
+    data_changes: int = 0  # changes that alter the target's data (a bare golden-id write-back does not)
+    skipped: dict[str, int] = field(default_factory=dict)  # why -> records not sent
+
+    @property
+    def not_sent(self) -> int:
+        return sum(self.skipped.values())
 
 
 @dataclass
@@ -43,6 +65,13 @@ class ChangeSet:
 
     def count(self, operation: str) -> int:
         return sum(1 for c in self.changes if c.operation == operation)
+
+    def summary(self) -> ChangeSummary:
+        every = self.changes + self.deferred
+        return ChangeSummary(self.count("create"), self.count("update"), self.count("delete"),
+                             len(self.deferred),
+                             sum(1 for c in every if c.operation != "update" or c.payload),
+                             dict(self.skipped))
 
     def skip(self, why: str, *golden_ids: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + len(golden_ids)
@@ -94,10 +123,11 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
 
 
 def _lineage(con: duckdb.DuckDBPyConnection, golden_table: str) -> dict[str, dict[str, dict]]:
-    """golden_id -> canonical field -> where its value came from, for the records in _cs_ids."""
+    """golden_id -> canonical field -> where its value came from, for the records sent."""
     table = f"golden.{quote(golden_table + '_lineage')}"
     rows = con.execute(f"SELECT l.golden_id, l.field, l.source_system, l.source_table, l.source_id, "
-                       f"l.rule FROM {table} l JOIN _cs_ids i USING (golden_id)").fetchall()
+                       f"l.rule FROM {table} l WHERE l.golden_id IN (SELECT golden_id FROM _cs_plan "
+                       f"WHERE operation IS NOT NULL)").fetchall()
     out: dict[str, dict[str, dict]] = {}
     for gid, fld, system, table_name, source_id, rule in rows:
         out.setdefault(gid, {})[fld] = {"source": system, "table": table_name, "source_id": source_id,
@@ -105,13 +135,19 @@ def _lineage(con: duckdb.DuckDBPyConnection, golden_table: str) -> dict[str, dic
     return out
 
 
-def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
-                     native_names: dict[str, str] | None = None, *, max_delete_share: float = 0.05,
-                     allow_mass_delete: bool = False) -> ChangeSet:
-    """The changes for one target table from its fresh recon table (see the module docstring).
-    `native_names`: landed column -> the target's own field name (default: the landed name)."""
-    out = ChangeSet(t)
-    names = native_names or {}
+SKIP_HELD = "held for match review"
+SKIP_DUPLICATE = ("duplicate in target: the golden record is held by several target records "
+                  "(merge them in the target)")
+_TEMPS = ("_cs_golden", "_cs_live", "_cs_work", "_cs_plan")
+
+
+def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: float,
+          allow_mass_delete: bool) -> dict[str, str]:
+    """Decide, set-based, what happens to every record with something to send: temp table
+    `_cs_plan` (golden_id, target_key, kind, operation or NULL, skip_reason, fields, attached,
+    current, deferred, data_change), next to `_cs_work`, `_cs_golden` and `_cs_live`.
+    Returns the target's landed columns and types. Counting (summarize_change_set) and building
+    the changes (build_change_set) both read this one plan."""
     recon = f"recon.{quote(t.name)}"
     live, live_cols = live_rows_sql(con, t)
     pk = normalized(t.primary_key[0])
@@ -127,17 +163,125 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
     keep = [c for c in live_cols if c != pk]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_live AS SELECT CAST({quote(pk)} AS VARCHAR) "
                 f"AS target_key, {', '.join(quote(c) for c in keep)} FROM {live}")
-    held = con.execute(f"SELECT DISTINCT golden_id FROM golden.{quote(t.golden_table + '_xref')} "
-                       "WHERE review_status = 'held'").fetchall()
-    held_ids = {r[0] for r in held}
-    deletes = _rows(con, "SELECT DISTINCT g.golden_id, g.target_key FROM _cs_golden g "
-                    "JOIN _cs_live l USING (target_key) WHERE g.golden_deleted") if t.deletes else []
-    con.execute("CREATE OR REPLACE TEMP TABLE _cs_ids AS SELECT DISTINCT golden_id FROM _cs_work "
-                "UNION SELECT golden_id FROM _cs_golden WHERE golden_deleted")
+    held = (f"(SELECT DISTINCT golden_id FROM golden.{quote(t.golden_table + '_xref')} "
+            "WHERE review_status = 'held')")
+    carried = [c.column for c in t.columns if c.carried] + ([ext] if ext else [])
+    carried_list = f"[{', '.join(literal(c) for c in carried)}]::VARCHAR[]"
+    ext_live = bool(ext) and ext in live_cols
+    addr_live = bool(address) and address in live_cols
+    attached = f"coalesce(CAST(l.{quote(ext)} AS VARCHAR), '') = w.golden_id" if ext_live else "false"
+    current = f"coalesce(trim(CAST(l.{quote(address)} AS VARCHAR)), '')" if addr_live else "''"
+    # a golden record held by several target records: only one carries the golden id (the one
+    # that already does, else the lowest key); the others are duplicates to merge there
+    attached_key = (f"min(target_key) FILTER (WHERE CAST({quote(ext)} AS VARCHAR) = golden_id)"
+                    if ext_live else "NULL")
+    shared = (f"SELECT lower(trim(CAST({quote(address)} AS VARCHAR))) AS addr, count(*) AS n "
+              f"FROM _cs_live GROUP BY 1 HAVING count(*) > 1") if addr_live \
+        else "SELECT NULL::VARCHAR AS addr, 0 AS n WHERE false"
+    # the write needs an address: the record is not attached to its golden id yet
+    needs_address = "NOT u.attached" if address else "false"
+    non_ext = f"list_filter(u.fields, lambda f: f <> {literal(ext)})" if ext else "u.fields"
+    mode = t.mode
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cs_plan AS
+        WITH creates AS (
+            SELECT DISTINCT w.golden_id FROM _cs_work w JOIN _cs_golden g USING (golden_id)
+            WHERE w.kind = 'missing_in_target'),
+        primary_key AS (
+            SELECT g.golden_id, coalesce({attached_key}, min(target_key)) AS primary_key
+            FROM (SELECT DISTINCT golden_id, target_key FROM _cs_golden WHERE target_key IS NOT NULL) g
+            LEFT JOIN _cs_live USING (target_key) GROUP BY 1 HAVING count(*) > 1),
+        shared AS ({shared}),
+        updates AS (
+            SELECT w.golden_id, w.target_key,
+                   list_filter(coalesce(w.fields, []::VARCHAR[]), lambda f: list_contains({carried_list}, f))
+                       AS fields,
+                   {attached} AS attached, {current} AS current, p.primary_key
+            FROM _cs_work w LEFT JOIN _cs_live l USING (target_key)
+            LEFT JOIN primary_key p USING (golden_id)
+            WHERE w.kind = 'field_mismatch'),
+        decided AS (
+            SELECT u.*, CASE
+                WHEN u.primary_key IS NOT NULL AND u.target_key IS DISTINCT FROM u.primary_key
+                    THEN {literal(SKIP_DUPLICATE)}
+                WHEN u.golden_id IN {held} THEN {literal(SKIP_HELD)}
+                WHEN {literal(mode)} = 'create_only' THEN 'create_only flow: not updated'
+                WHEN {needs_address} AND u.current = ''
+                    THEN {literal(f'no {address} to address the record by')}
+                WHEN {needs_address} AND lower(u.current) IN (SELECT addr FROM shared)
+                    THEN {literal(f'its {address} is shared by several target records (merge them in the target)')}
+                END AS skip_reason
+            FROM updates u)
+        SELECT 0 AS part, golden_id, NULL::VARCHAR AS target_key, 'missing_in_target' AS kind,
+               CASE WHEN golden_id IN {held} OR {literal(mode)} = 'update_only' THEN NULL
+                    ELSE 'create' END AS operation,
+               CASE WHEN golden_id IN {held} THEN {literal(SKIP_HELD)}
+                    WHEN {literal(mode)} = 'update_only' THEN 'update_only flow: not created' END
+                   AS skip_reason,
+               NULL::VARCHAR[] AS fields, false AS attached, '' AS current, false AS deferred,
+               true AS data_change
+        FROM creates
+        UNION ALL
+        SELECT 1, u.golden_id, u.target_key, 'field_mismatch',
+               CASE WHEN u.skip_reason IS NULL AND (len(u.fields) > 0 OR {needs_address})
+                    THEN 'update' END,
+               u.skip_reason, u.fields, u.attached, u.current,
+               u.skip_reason IS NULL AND {needs_address}
+                   AND list_contains({non_ext}, {literal(address or '')}),
+               len({non_ext}) > 0 OR {needs_address}
+        FROM decided u
+        UNION ALL
+        SELECT DISTINCT 2, g.golden_id, g.target_key, 'deleted', 'delete', NULL, NULL, false, '',
+               false, true
+        FROM _cs_golden g JOIN _cs_live l USING (target_key)
+        WHERE g.golden_deleted AND {'true' if t.deletes else 'false'}""")
+    # deletes: golden records deleted everywhere, still live in the target, under the safety share
+    deletes = con.execute("SELECT count(*) FROM _cs_plan WHERE part = 2").fetchall()[0][0]
+    if deletes:
+        total = con.execute("SELECT count(*) FROM _cs_live").fetchall()[0][0] or 1
+        if deletes > max_delete_share * total and not allow_mass_delete:
+            con.execute("UPDATE _cs_plan SET operation = NULL, skip_reason = ? WHERE part = 2",
+                        [f"deletes held: {deletes} > {max_delete_share:.0%} of {total} target rows "
+                         "(approve with allow_mass_delete)"])
+    return live_cols
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    for temp in _TEMPS:
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def summarize_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable, *,
+                         max_delete_share: float = 0.05, allow_mass_delete: bool = False
+                         ) -> ChangeSummary:
+    """What build_change_set would send, counted in SQL without building a single change (the
+    reconciliation's gates and counts need only this; the push builds the changes)."""
+    _plan(con, t, max_delete_share=max_delete_share, allow_mass_delete=allow_mass_delete)
+    ops = dict(con.execute("SELECT operation, count(*) FROM _cs_plan WHERE operation IS NOT NULL "
+                           "GROUP BY 1").fetchall())
+    deferred, data = con.execute(
+        "SELECT count(*) FILTER (WHERE deferred), count(*) FILTER (WHERE operation IS NOT NULL AND "
+        "(operation <> 'update' OR data_change)) FROM _cs_plan").fetchall()[0]
+    skipped = dict(con.execute("SELECT skip_reason, count(*) FROM _cs_plan WHERE skip_reason IS NOT NULL "
+                               "GROUP BY 1 ORDER BY 1").fetchall())
+    _drop_temps(con)
+    return ChangeSummary(ops.get("create", 0), ops.get("update", 0), ops.get("delete", 0), deferred,
+                         deferred + data, skipped)
+
+
+def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
+                     native_names: dict[str, str] | None = None, *, max_delete_share: float = 0.05,
+                     allow_mass_delete: bool = False) -> ChangeSet:
+    """The changes for one target table from its fresh recon table (see the module docstring).
+    `native_names`: landed column -> the target's own field name (default: the landed name)."""
+    out = ChangeSet(t)
+    names = native_names or {}
+    live_cols = _plan(con, t, max_delete_share=max_delete_share, allow_mass_delete=allow_mass_delete)
+    ext, address = t.external_id_field, _address(t)
+    for why, gid in con.execute("SELECT skip_reason, golden_id FROM _cs_plan WHERE skip_reason IS NOT "
+                                "NULL ORDER BY part, golden_id").fetchall():
+        out.skip(why, gid)
     lineage = _lineage(con, t.golden_table)
     columns = {c.column: c for c in t.columns}
-    carried = [c.column for c in t.columns if c.carried]
-    mode = t.mode
     flow = t.flows[0].name if t.flows else None
 
     def native(column: str) -> str:
@@ -165,95 +309,47 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
                       sensitive=sensitive(cols))
 
     rendered = [c.column for c in t.columns]
-    # creates: golden records the target does not hold
-    missing = _rows(con, f"""SELECT DISTINCT w.golden_id, {', '.join(f'g.{quote(c)}' for c in rendered)}
-        FROM _cs_work w JOIN _cs_golden g ON g.golden_id = w.golden_id
-        WHERE w.kind = 'missing_in_target' ORDER BY w.golden_id""") if rendered else []
-    seen: set[str] = set()
-    for row in missing:
-        gid = row.pop("golden_id")
-        if gid in seen:
-            continue
-        seen.add(gid)
-        if gid in held_ids:
-            out.skip("held for match review", gid)
-        elif mode == "update_only":
-            out.skip("update_only flow: not created", gid)
-        else:
+    # creates: golden records the target does not hold, with every rendered value
+    if rendered:
+        for row in _rows(con, f"""SELECT DISTINCT ON (p.golden_id) p.golden_id,
+                {', '.join(f'g.{quote(c)}' for c in rendered)}
+                FROM _cs_plan p JOIN _cs_golden g USING (golden_id)
+                WHERE p.part = 0 AND p.operation = 'create' ORDER BY p.golden_id"""):
+            gid = row.pop("golden_id")
             out.changes.append(change(gid, "create", {k: v for k, v in row.items() if v is not None},
                                       None, None))
-    # updates: carried fields that differ
-    work = _rows(con, "SELECT golden_id, target_key, fields FROM _cs_work "
-                 "WHERE kind = 'field_mismatch' ORDER BY golden_id, target_key")
+    # updates: carried fields that differ (plus the address a not yet attached record is found by)
+    work = _rows(con, "SELECT golden_id, target_key, fields, attached, current, deferred FROM _cs_plan "
+                 "WHERE part = 1 AND operation = 'update' ORDER BY golden_id, target_key")
     if work:
         cols = sorted({c for w in work for c in (w["fields"] or [])} | ({address} if address else set()))
+        keys = "(SELECT target_key FROM _cs_plan WHERE part = 1 AND operation = 'update')"
         golden_rows = {(r["golden_id"], r["target_key"]): r for r in _rows(
-            con, f"SELECT golden_id, target_key, {', '.join(f'{quote(c)}' for c in cols)} FROM _cs_golden "
-                 f"WHERE target_key IN (SELECT target_key FROM _cs_work WHERE kind = 'field_mismatch')")}
+            con, f"SELECT golden_id, target_key, {', '.join(quote(c) for c in cols)} FROM _cs_golden "
+                 f"WHERE target_key IN {keys}")}
         live_sel = [c for c in [*cols, *([ext] if ext else [])] if c in live_cols]
         live_rows = {r["target_key"]: r for r in _rows(
             con, f"SELECT target_key{''.join(f', {quote(c)}' for c in dict.fromkeys(live_sel))} "
-                 f"FROM _cs_live WHERE target_key IN (SELECT target_key FROM _cs_work "
-                 f"WHERE kind = 'field_mismatch')")}
-        # a golden record held by several target records: only one carries the golden id (the
-        # one that already does, else the lowest key); the others are duplicates to merge there
-        attached_sql = (f"min(target_key) FILTER (WHERE CAST({quote(ext)} AS VARCHAR) = golden_id)"
-                        if ext and ext in live_cols else "NULL")
-        primary = dict(con.execute(f"""SELECT g.golden_id, coalesce({attached_sql}, min(target_key))
-            FROM (SELECT DISTINCT golden_id, target_key FROM _cs_golden WHERE target_key IS NOT NULL) g
-            LEFT JOIN _cs_live USING (target_key) GROUP BY 1 HAVING count(*) > 1""").fetchall())
-        shared = dict(con.execute(
-            f"SELECT lower(trim(CAST({quote(address)} AS VARCHAR))), count(*) FROM _cs_live "
-            f"GROUP BY 1 HAVING count(*) > 1").fetchall()) if address and address in live_cols else {}
+                 f"FROM _cs_live WHERE target_key IN {keys}")}
         for w in work:
-            gid, key = w["golden_id"], w["target_key"]
-            if gid in primary and key != primary[gid]:
-                # one golden id per target record: the target holds duplicates to merge there
-                out.skip("duplicate in target: the golden record is held by several target "
-                         "records (merge them in the target)", gid)
-                continue
-            if gid in held_ids:
-                out.skip("held for match review", gid)
-                continue
-            if mode == "create_only":
-                out.skip("create_only flow: not updated", gid)
-                continue
-            fields = [f for f in (w["fields"] or []) if f in carried or f == ext]
+            gid, key, fields = w["golden_id"], w["target_key"], w["fields"] or []
             golden_row, live_row = golden_rows.get((gid, key), {}), live_rows.get(key, {})
             values = {f: golden_row.get(f) for f in fields if f != ext}
             before = {f: live_row.get(f) for f in fields if f != ext and f in live_row}
-            attached = bool(ext) and str(live_row.get(ext) or "") == gid
-            if ext and attached:
+            if ext and w["attached"]:
                 before[ext] = gid  # the target holds the golden id: the push keys by it
-            current = str(live_row.get(address) or "").strip() if address else ""
-            if address and not attached and not current:
-                out.skip(f"no {address} to address the record by", gid)
-                continue
-            if address and not attached and shared.get(current.lower(), 0) > 1:
-                out.skip(f"its {address} is shared by several target records (merge them in the "
-                         "target)", gid)
-                continue
-            if address and not attached and address in values:
-                # attach by the current address value first, change the address after
-                later = {address: values.pop(address)}
-                out.deferred.append(change(gid, "update", later, key,
-                                           {**{address: current}, **({ext: gid} if ext else {})}))
-                values[address] = current
-            elif address and not attached:
-                values[address] = current
-            if values or (ext and ext in fields):
-                out.changes.append(change(gid, "update", values, key, before))
+            if address and not w["attached"]:
+                if w["deferred"]:
+                    # attach by the current address value first, change the address after
+                    out.deferred.append(change(gid, "update", {address: values.pop(address)}, key,
+                                               {address: w["current"], **({ext: gid} if ext else {})}))
+                values[address] = w["current"]
+            out.changes.append(change(gid, "update", values, key, before))
     # deletes: golden records deleted everywhere, still live in the target
-    if deletes:
-        total = con.execute("SELECT count(*) FROM _cs_live").fetchall()[0][0] or 1
-        if len(deletes) > max_delete_share * total and not allow_mass_delete:
-            out.skip(f"deletes held: {len(deletes)} > {max_delete_share:.0%} of {total} target "
-                     "rows (approve with allow_mass_delete)", *(r["golden_id"] for r in deletes))
-        else:
-            for row in deletes:
-                out.changes.append(change(row["golden_id"], "delete", {}, row["target_key"], None))
-    for temp in ("_cs_golden", "_cs_live", "_cs_work", "_cs_ids"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    for row in _rows(con, "SELECT golden_id, target_key FROM _cs_plan WHERE part = 2 AND "
+                     "operation = 'delete' ORDER BY golden_id, target_key"):
+        out.changes.append(change(row["golden_id"], "delete", {}, row["target_key"], None))
+    _drop_temps(con)
     return out
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sync_platform.engines.catalog.models import Catalog
 from sync_platform.engines.connectors import connector_for, normalized
-from sync_platform.engines.push.changeset import ChangeSet, build_change_set
+from sync_platform.engines.push.changeset import ChangeSet, ChangeSummary, build_change_set
 from sync_platform.engines.push.deliver import PushReport, push
 from sync_platform.engines.reconcile.golden import ReconResult, reconcile_target
 from sync_platform.engines.reconcile.ownership import TargetPlan, TargetTable, target_plan
@@ -103,13 +103,7 @@ def initial_sync(catalog: Catalog, t: TargetTable) -> bool:
                                "AND state = 'acknowledged'", [t.system, t.table]).fetchall()[0][0]
 
 
-def data_changes(change_set: ChangeSet) -> int:
-    """Changes that alter the target's data (a bare golden-id write-back does not)."""
-    return sum(1 for c in change_set.changes + change_set.deferred
-               if c.operation != "update" or c.payload)
-
-
-def recon_gates(catalog: Catalog, result: ReconResult, change_set: ChangeSet | None = None,
+def recon_gates(catalog: Catalog, result: ReconResult, change_set: ChangeSummary | None = None,
                 first_sync: bool = False) -> list[Gate]:
     """Blocking gates before pushing to a target: its landed copy did not collapse, neither side
     is empty, and the change set would not rewrite a suspicious share of the target (the same
@@ -128,7 +122,7 @@ def recon_gates(catalog: Catalog, result: ReconResult, change_set: ChangeSet | N
     gates.append(Gate("target_not_emptied", not empty_target,
                       f"{result.target_rows} live rows in {result.target.system}.{result.target.table}"))
     if change_set is not None:
-        n, limit = data_changes(change_set), catalog.push.mass_change_share
+        n, limit = change_set.data_changes, catalog.push.mass_change_share
         share = n / max(result.target_rows, 1)
         ok = first_sync or n < catalog.push.mass_change_min or share <= limit
         gates.append(Gate("no_mass_change", ok, f"{n} data changes for {result.target_rows} target "

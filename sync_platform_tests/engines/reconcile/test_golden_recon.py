@@ -14,12 +14,22 @@ from sync_platform.engines.canonical import FieldRule, SystemMapping, TransformS
 from sync_platform.engines.catalog import load_catalog
 from sync_platform.engines.catalog.models import Flow
 from sync_platform.engines.outbound import outbound_for
-from sync_platform.engines.push.changeset import build_change_set, render_payload
+from sync_platform.engines.push.changeset import build_change_set as build_changes
+from sync_platform.engines.push.changeset import render_payload, summarize_change_set
 from sync_platform.engines.reconcile.golden import reconcile_target
 from sync_platform.engines.reconcile.ownership import GOLDEN, TargetColumn, TargetTable, target_plan
 from sync_platform.engines.reconcile.publish import publish, published_path
 
 REPO = Path(__file__).resolve().parents[3]
+
+
+def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable, *args, **kwargs):
+    """The change set, after checking that the SQL-only count of it (what the recon gates and
+    the recon asset read) says exactly what it holds."""
+    built = build_changes(con, t, *args, **kwargs)
+    kwargs.pop("native_names", None)
+    assert summarize_change_set(con, t, **kwargs) == built.summary()
+    return built
 
 
 def _rule(source: str, target: str, *steps: tuple[str, dict]) -> FieldRule:
@@ -195,6 +205,28 @@ def test_published_copy_swaps_under_an_open_analyst_session(tmp_path: Path) -> N
     with pytest.raises(duckdb.Error):
         analyst.execute("CREATE TABLE x (a INT)")
     assert sorted(p.name for p in second.path.parent.iterdir()) == [second.path.name]  # no leftovers
+
+
+def test_published_copy_leaves_out_what_only_the_pipeline_needs(tmp_path: Path) -> None:
+    path = warehouse(tmp_path)
+    with duckdb.connect(str(path)) as con:
+        reconcile_target(con, target())
+        con.execute("CREATE SCHEMA raw_shop_staging; CREATE TABLE raw_shop_staging.people AS "
+                    "SELECT * FROM raw_shop.people; CREATE TABLE raw_shop._dlt_loads (load_id VARCHAR)")
+        con.execute("CREATE TABLE golden.contact_pairs (a VARCHAR, b VARCHAR)")
+    with duckdb.connect(str(path)) as con:  # committed, still in the write-ahead log
+        con.execute("INSERT INTO golden.contact (golden_id) VALUES ('g-late')")
+        assert (tmp_path / (path.name + ".wal")).exists()
+        done = publish(path)  # publishing while the pipeline's own connection is open
+    with duckdb.connect(str(done.path), read_only=True) as analyst:
+        tables = {(s, t) for s, t in analyst.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        schemas = {r[0] for r in analyst.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+        late = analyst.execute("SELECT count(*) FROM golden.contact WHERE golden_id = 'g-late'").fetchall()
+    assert ("recon", "contact__shop") in tables and ("raw_shop", "people") in tables
+    assert ("raw_shop", "_dlt_loads") not in tables and ("golden", "contact_pairs") not in tables
+    assert "raw_shop_staging" not in schemas and done.tables == len(tables)
+    assert late == [(1,)]
 
 
 def test_ownership_of_the_sandbox_flows() -> None:
