@@ -8,7 +8,8 @@ people, is chosen so the seeded total comes close) the script:
    external systems would be (they do not share the pipeline's interpreter or its GIL);
 3. runs the stages of the `sync` job, each in its own process (clean peak RSS), calling the
    same engine functions as the Dagster assets in `sync_platform/defs/`:
-   - `land`: every system (dlt, merge into raw_<system>), as `raw_<system>/<table>`;
+   - `land`: every system whose probe markers moved since its last landing (dlt, merge into
+     raw_<system>), as the `source_freshness` sensor lands them;
    - `profile`: `profile_system` per system, then `discover_relationships`;
    - `map`: `propose_mappings`;
    - `stage`: `stage_entity` per canonical entity;
@@ -219,12 +220,24 @@ def child_stage(stage: str, folder: Path) -> dict:
     started, cpu_started = time.perf_counter(), _cpu_s()
     detail: dict = {}
     if stage == "land":
+        from sync_platform.engines.connectors.probe import probe_system
         from sync_platform.engines.landing import land
 
+        # as the source_freshness sensor runs it: one cheap probe per table, and only the
+        # systems whose change markers moved since the last landing are landed
+        markers_file = folder / "probe_markers.json"
+        seen = json.loads(markers_file.read_text()) if markers_file.exists() else {}
         for system in catalog.systems:
+            with timer(f"probe {system}"):
+                markers = probe_system(catalog, system)
+            if system in seen and seen[system] == markers and None not in markers.values():
+                detail[system] = "unchanged (probe)"
+                continue
             with timer(f"land {system}"):
                 result = land(catalog, system)
+            seen[system] = markers
             detail[system] = sum(t.rows_landed for t in result.tables.values())
+        markers_file.write_text(json.dumps(seen, sort_keys=True))
     elif stage == "profile":
         from sync_platform.engines.profiling import discover_relationships, profile_system
 

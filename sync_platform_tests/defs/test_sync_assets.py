@@ -92,6 +92,12 @@ def test_five_flows_converge_and_a_second_cycle_changes_nothing(sandbox, catalog
     assert health["failing"] == 0 and health["dagster/row_count"] == 7 + 5, health
     assert "hr_to_payroll_employees" in health["flows"]
     assert meta["recon/employee__payroll"]["would_create"] > 0  # payroll starts without everyone
+    # the recon gates count the plan in SQL; the push built the same plan as changes
+    pushed = {t: (c, u, d) for t, c, u, d in query(
+        warehouse, "SELECT target_table, creates, updates, deletes FROM ops.sync_cycles")}
+    for t in TARGETS:
+        recon = meta[f"recon/{t}"]
+        assert (recon["would_create"], recon["would_update"], recon["would_delete"]) == pushed[t], t
     assert meta["push/employee__payroll"]["verified"] is True
 
     # after one cycle the reconciliation of pushed fields holds only known rejects
