@@ -7,6 +7,7 @@ next run reads again from the last committed cursor.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,12 @@ from sync_platform.engines.landing.stats import table_stats
 # Parquet load files: DuckDB ingests them an order of magnitude faster than dlt's default
 # INSERT statements for row (dict) items. Used by every landing path.
 LOAD_FILE_FORMAT = "parquet"
+# Extracted data from which dlt's normalisation (the per-row schema inference and type coercion
+# that dominates a REST landing's CPU) runs on every core: an initial load of a large table. Below
+# it, starting the worker processes costs more than they save.
+PARALLEL_NORMALIZE_BYTES = 32 * 2**20
+# Extracted item files are split every this many rows so that parallel workers have files to share.
+EXTRACT_FILE_MAX_ITEMS = 50_000
 
 
 class LandingError(Exception):
@@ -51,18 +58,48 @@ def _plain_intermediate_files() -> None:
     CPU. A value configured by the user (toml, environment) wins."""
     if dlt.config.get("data_writer.disable_compression") is None:
         dlt.config["data_writer.disable_compression"] = True
+    if dlt.config.get("data_writer.file_max_items") is None:
+        dlt.config["data_writer.file_max_items"] = EXTRACT_FILE_MAX_ITEMS
+
+
+def _extracted_bytes(pipeline: dlt.Pipeline) -> int:
+    """Size of the item files extracted and not normalised yet."""
+    total = 0
+    for load_id in pipeline.list_extracted_load_packages():
+        info = pipeline.get_load_package_info(load_id)
+        total += sum(job.file_size for jobs in info.jobs.values() for job in jobs)
+    return total
+
+
+def _normalize_on_every_core_when_large(pipeline: dlt.Pipeline) -> None:
+    """Let `pipeline.run` normalise with one worker per core when the extracted data is large
+    (an initial load of a large table). `run` calls
+    `self.normalize()` between extract and load, in the Dagster path (dagster-dlt) and in `land`
+    alike; a `normalize.workers` configured by the user (toml, environment) wins."""
+    serial = pipeline.normalize
+
+    def normalize(workers: int = 1) -> object:
+        cores = os.cpu_count() or 1
+        if workers == 1 and cores > 1 and dlt.config.get("normalize.workers") is None \
+                and _extracted_bytes(pipeline) >= PARALLEL_NORMALIZE_BYTES:
+            workers = cores
+        return serial(workers=workers)
+
+    pipeline.normalize = normalize  # type: ignore[method-assign]
 
 
 def landing_pipeline(catalog: Catalog, system: str, progress: str | None = None) -> dlt.Pipeline:
     """The dlt pipeline of one system (one per system, state restored from the warehouse)."""
     _plain_intermediate_files()
-    return dlt.pipeline(
+    pipeline = dlt.pipeline(
         pipeline_name=f"land_{system}",
         pipelines_dir=str(settings.dlt_pipelines_dir()),
         destination=dlt.destinations.duckdb(str(catalog.warehouse_path)),
         dataset_name=f"raw_{system}",
         progress=progress,
     )
+    _normalize_on_every_core_when_large(pipeline)
+    return pipeline
 
 
 def _root_cause(exc: BaseException) -> BaseException:
