@@ -34,7 +34,8 @@ def staged_asset(entity: CanonicalEntity) -> AssetsDefinition:
         description=f"{entity.description} Every system's records in the canonical model "
         f"(staged.{entity.entity}); records failing validation go to quality.rejects.",
         check_specs=[AssetCheckSpec("counts_reconcile", asset=key, blocking=True,
-                                    description="rows read = staged + rejected, for every mapping")],
+                                    description="rows read = staged + rejected, for every mapping "
+                                    "(the rows this run processed, and all rows of the source)")],
     )
     def _staged(context: AssetExecutionContext, platform: PlatformResource):
         from sync_platform.engines.canonical import load_entities
@@ -50,17 +51,25 @@ def staged_asset(entity: CanonicalEntity) -> AssetsDefinition:
                               landed_external_ids(catalog))
         for skipped in result.skipped:
             context.log.warning(f"{skipped.mapping_id} not staged: {skipped.reason}")
-        rows = [(m.mapping_id, m.read, m.staged, m.rejected, m.warnings) for m in result.mappings]
+        context.log.info(f"staged.{entity.entity}: {result.summary}")
+        rows = [(m.mapping_id, m.mode, m.read, m.staged, m.rejected, m.warnings, m.rows_total)
+                for m in result.mappings]
         personal = pii_columns(platform.folder())
         stats = table_stats(catalog.warehouse_path, "staged", [entity.entity],
                             masked=lambda column: is_pii(column, personal))
         metadata = {
             "dagster/row_count": MetadataValue.int(stats[entity.entity].row_count if stats else 0),
+            "mode": MetadataValue.text(result.mode),
+            "run": MetadataValue.text(result.summary),
+            "reason": MetadataValue.text(result.reasons or "-"),
+            "changed_rows": MetadataValue.int(result.read),
+            "source_rows": MetadataValue.int(result.rows_total),
             "read": MetadataValue.int(result.read),
             "staged": MetadataValue.int(result.staged),
             "rejected": MetadataValue.int(result.rejected),
             "warnings": MetadataValue.int(result.warnings),
-            "by_mapping": MetadataValue.md(markdown_table(["mapping", "read", "staged", "rejected", "warnings"], rows)),
+            "by_mapping": MetadataValue.md(markdown_table(
+                ["mapping", "mode", "read", "staged", "rejected", "warnings", "source rows"], rows)),
             "skipped": MetadataValue.md(markdown_table(["mapping", "reason"], [(s.mapping_id, s.reason) for s in result.skipped],
                                                        max_width=500)
                                         if result.skipped else "none"),

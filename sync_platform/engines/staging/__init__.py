@@ -2,7 +2,9 @@
 
 `stage_entity(warehouse, entity, mappings, key_columns)` applies each applied mapping's rules in
 DuckDB SQL (plus the transforms' Python UDFs), types every canonical field, enriches missing
-values, rejects records that fail validation and replaces the entity's rows in one transaction;
+values, rejects records that fail validation and writes the entity's rows in one transaction:
+incrementally (only the raw rows that changed since the last run, found by row hashes kept in
+`meta.staging_rows`) unless a mapping must be rebuilt or `full=True` (see stage.py);
 `stage_all(...)` does every entity. `landing.landed_keys(catalog)` gives the key_columns argument,
 `landing.landed_external_ids(catalog)` the columns staged as `platform_id` (golden ids written back).
 """

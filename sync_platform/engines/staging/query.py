@@ -5,6 +5,13 @@
 and `__issues` (list of {field, reason, raw_value, severity}). Severity: an invalid value or a
 missing value in a required or identifier field is an 'error' (the record is rejected); an invalid
 value in an optional field is a 'warning' (the value becomes NULL, the record is staged).
+
+Each output row depends only on its own source row, with two exceptions the query reports for
+incremental staging (stage.py): `outside` lists scalar SQL it reads besides the row (the time of
+the latest load, when a record has no modified_at and the table no `_dlt_load_id`), and
+`stable_source_id` is False when the source id is the row number (no key, no `_dlt_id`).
+`rows=<relation of __rowid>` restricts the query to those rows of the raw table (same output
+for them as the unrestricted query).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from sync_platform.engines.warehouse import quote
 class MappingQuery:
     sql: str
     notes: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)  # scalar SQL read besides the source row
+    stable_source_id: bool = True  # False: the source id is the row number
 
 
 def raw_relation(mapping: SystemMapping) -> str:
@@ -41,24 +50,30 @@ def _issue(condition: str, field_name: str, reason: str, raw: str, severity: str
 
 
 def _fallback_modified(con: duckdb.DuckDBPyConnection, mapping: SystemMapping,
-                       columns: set[str]) -> str:
-    """When the record has no modified_at: the time of the dlt load that landed it."""
+                       columns: set[str]) -> tuple[str, str | None]:
+    """When the record has no modified_at: the time of the dlt load that landed it. Second:
+    the scalar SQL read besides the row (the latest load time), if that is what it is."""
     if "_dlt_load_id" in columns:
         return ("(CASE WHEN TRY_CAST(_dlt_load_id AS DOUBLE) IS NOT NULL THEN "
-                "make_timestamp(CAST(TRY_CAST(_dlt_load_id AS DOUBLE) * 1000000 AS BIGINT)) END)")
+                "make_timestamp(CAST(TRY_CAST(_dlt_load_id AS DOUBLE) * 1000000 AS BIGINT)) END)",
+                None)
     loads = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = "
         "'_dlt_loads'", ["raw_" + mapping.source_system]).fetchall()[0][0]
     if not loads:
-        return "CAST(NULL AS TIMESTAMP)"
-    return (f"(SELECT timezone('UTC', max(inserted_at)) FROM "
-            f"{quote('raw_' + mapping.source_system)}._dlt_loads WHERE status = 0)")
+        return "CAST(NULL AS TIMESTAMP)", None
+    latest = (f"(SELECT timezone('UTC', max(inserted_at)) FROM "
+              f"{quote('raw_' + mapping.source_system)}._dlt_loads WHERE status = 0)")
+    return latest, latest
 
 
 def build_mapping_query(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
                         mapping: SystemMapping, columns: set[str], key: list[str],
-                        external_id: str | None = None) -> MappingQuery:
+                        external_id: str | None = None, rows: str | None = None) -> MappingQuery:
+    """The staging SELECT of `mapping` (see the module docstring); `rows`: a relation with a
+    `__rowid` column, to stage only those rows of the raw table."""
     notes: list[str] = []
+    stable_source_id = True
     fields = {f.name: f for f in entity.fields}
     compiled: list[tuple[int, CompiledRule]] = []
     for i, rule in enumerate(mapping.applied_rules()):
@@ -91,15 +106,18 @@ def build_mapping_query(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
     else:
         notes.append(f"no usable primary key {key}: source_id is the row number")
         source_id = "CAST(__rowid AS VARCHAR)"
+        stable_source_id = False
     checks = [(c, rule_i) for rule_i, rule in compiled for c in rule.checks]
     platform_id = (f"nullif(trim(CAST({quote(external_id)} AS VARCHAR)), '')"
                    if external_id in columns else "CAST(NULL AS VARCHAR)")
+    fallback, outside = _fallback_modified(con, mapping, columns)
     level1 = ["__rowid", f"{source_id} AS __source_id", f"{platform_id} AS __platform_id",
-              f"{_fallback_modified(con, mapping, columns)} AS __fallback_modified"]
+              f"{fallback} AS __fallback_modified"]
     level1 += [f"{pre[n]} AS {quote('__v_' + n)}" for n in pre]
     level1 += [f"{c.condition} AS __c{j}" for j, (c, _) in enumerate(checks)]
     level1 += [f"{c.raw_value} AS __raw{j}" for j, (c, _) in enumerate(checks)]
-    base = f"(SELECT rowid AS __rowid, * FROM {raw_relation(mapping)})"
+    only = f" WHERE rowid IN (SELECT __rowid FROM {rows})" if rows else ""
+    base = f"(SELECT rowid AS __rowid, * FROM {raw_relation(mapping)}{only})"
     sql1 = layered_select(base, [rule for _, rule in compiled], level1)
 
     # 2. typing: convert each value to its field type (types learned by DESCRIBE)
@@ -158,7 +176,8 @@ def build_mapping_query(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
     out_cols += [f"CAST({quote('__f_' + f.name)} AS {_sql_type(f)}) AS {quote(f.name)}"
                  for f in entity.fields]
     out_cols += [f"{enriched} AS _enriched", f"{issue_list} AS __issues"]
-    return MappingQuery(f"SELECT {', '.join(out_cols)} FROM ({sql4})", notes)
+    return MappingQuery(f"SELECT {', '.join(out_cols)} FROM ({sql4})", notes,
+                        [outside] if outside and "modified_at" in fields else [], stable_source_id)
 
 
 def _sql_type(f: CanonicalField) -> str:

@@ -45,13 +45,22 @@ def ensure_rejects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {REJECTS} ({_ddl(REJECTS_COLUMNS)})")
 
 
+def staged_reusable(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity) -> str:
+    """'' when `staged.<entity>` exists with the expected columns (its rows can be kept), else
+    why not."""
+    current = existing_columns(con, "staged", entity.entity)
+    if not current:
+        return f"first run (no {staged_table(entity)})"
+    if current != staged_columns(entity):
+        return f"columns of {staged_table(entity)} changed (entity definition)"
+    return ""
+
+
 def ensure_staged(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity) -> bool:
     """Create `staged.<entity>`; True when an existing table already had the expected columns
     (its rows can be kept), False when it was (re)created."""
     con.execute("CREATE SCHEMA IF NOT EXISTS staged")
-    expected = staged_columns(entity)
-    current = existing_columns(con, "staged", entity.entity)
-    if current == expected:
+    if not staged_reusable(con, entity):
         return True
-    con.execute(f"CREATE OR REPLACE TABLE {staged_table(entity)} ({_ddl(expected)})")
+    con.execute(f"CREATE OR REPLACE TABLE {staged_table(entity)} ({_ddl(staged_columns(entity))})")
     return False
