@@ -27,8 +27,21 @@ Cases (each repeat in a fresh process; best of --repeat; peak RSS of that proces
   golden rows (`rendered_sql`) with the live rows, exact text comparison, no normalisation (it
   reports every format variation as a difference: see `differences`).
 rows_per_s counts golden records + live rows; ratio is the case's seconds / plain_join's.
+`recon` always asks for a full reconciliation (`full=True`): the state a repeat leaves behind
+would make the next one incremental.
+
+With --incremental (instead of the cases above): a full reconciliation leaves its state, then
+about 1% of the rows change (CHANGES: 0.5% of the golden records get another first name, 0.1%
+lose their phone, 0.1% are new (with an xref and a target row), 0.2% of the live rows get
+format-only spaces in the city, 0.1% another email, 0.1% are deleted), and each repeat
+reconciles that same changed warehouse twice, each in a fresh process on its own copy:
+- `recon_incremental`: `reconcile_target(con, target)` (incremental from the state);
+- `recon_full_changed`: `reconcile_target(con, target, full=True)` on the same data.
+Both must leave the same recon table (but reconciled_at) and counts; ratio is incremental /
+full; detail has the affected keys.
 
     .venv/bin/python benchmarks/recon_throughput.py [--sizes 1000000,10000000] [--repeat 3]
+    .venv/bin/python benchmarks/recon_throughput.py --incremental --sizes 1000000
 """
 
 from __future__ import annotations
@@ -49,6 +62,22 @@ from bench_io import ResultRows, emit
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "recon_throughput.csv"
 CASES = ["recon", "plain_join"]  # change_set rows come out of the recon processes
+# about 1% of the rows changed between two reconciliations (see the module docstring)
+CHANGES = [
+    "UPDATE golden.contact SET first_name = first_name || 'z' WHERE hash(golden_id, 'inc1') % 200 = 0",
+    "UPDATE golden.contact SET phone = NULL WHERE hash(golden_id, 'inc2') % 1000 = 0",
+    "CREATE TEMP TABLE new_ids AS SELECT 'n' || i AS golden_id, i FROM range({n} // 1000) t(i)",
+    "INSERT INTO golden.contact SELECT n.golden_id, first_name, last_name, 'n' || email, phone, "
+    "city, birth_date, national_id, lifecycle_stage, false FROM golden.contact g "
+    "JOIN new_ids n ON g.golden_id = 'g' || n.i",
+    "INSERT INTO golden.contact_xref SELECT 'shop', 'people', (3 * {n} + i)::VARCHAR, golden_id, "
+    "NULL FROM new_ids",
+    "INSERT INTO raw_shop.people SELECT 3 * {n} + n.i, n.golden_id, first, last, 'n' || mail, tel, "
+    "town, dob, nid, stage FROM raw_shop.people p JOIN new_ids n ON p.id = n.i + 1",
+    "UPDATE raw_shop.people SET town = ' ' || town || '  ' WHERE hash(id, 'inc3') % 500 = 0",
+    "UPDATE raw_shop.people SET mail = 'changed.' || mail WHERE hash(id, 'inc4') % 1000 = 0",
+    "DELETE FROM raw_shop.people WHERE hash(id, 'inc5') % 1000 = 0",
+]
 COMPARED = ["first", "last", "mail", "tel", "town", "dob", "nid", "stage"]  # rotating changes
 STAGES = {"L": "lead", "C": "customer", "S": "subscriber", "O": "opportunity"}
 FIRST = ["Ada", "Grace", "Alan", "Kurt", "Emmy", "John", "Barbara", "Edsger", "Donald", "Frances",
@@ -250,7 +279,7 @@ def run_recon(path: Path, size: int) -> dict:
     con = duckdb.connect(str(path))
     try:
         started = time.perf_counter()
-        result = reconcile_target(con, t, strictness="normalized")
+        result = reconcile_target(con, t, strictness="normalized", full=True)
         recon_s = time.perf_counter() - started
         recon_rss = rss_mb()
         started = time.perf_counter()
@@ -301,12 +330,104 @@ def run_plain(path: Path, size: int) -> dict:
     return {"plain_s": seconds, "plain_rss": rss, "differing_rows": rows}
 
 
+def prepare_incremental(source: Path, path: Path, size: int) -> dict:
+    """A copy of `source` reconciled once (full: the state), then about 1% changed (CHANGES)."""
+    import duckdb
+
+    from sync_platform.engines.reconcile.golden import reconcile_target
+
+    shutil.copyfile(source, path)
+    con = duckdb.connect(str(path))
+    try:
+        reconcile_target(con, target(), strictness="normalized", full=True)
+        before = con.execute("SELECT (SELECT count(*) FROM golden.contact), "
+                             "(SELECT count(*) FROM raw_shop.people)").fetchall()[0]
+        for statement in CHANGES:
+            con.execute(statement.format(n=int(size)))
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return {"golden_before": before[0], "live_before": before[1]}
+
+
+def run_changed(path: Path, full: bool) -> dict:
+    """One reconciliation of the changed warehouse (fresh process), and a digest of its recon
+    table (every column but reconciled_at) to compare the incremental with the full one."""
+    import duckdb
+
+    from sync_platform.engines.reconcile.golden import reconcile_target
+
+    con = duckdb.connect(str(path))
+    try:
+        started = time.perf_counter()
+        result = reconcile_target(con, target(), strictness="normalized", full=full)
+        seconds = time.perf_counter() - started
+        rss = rss_mb()
+        digest = con.execute(
+            "SELECT count(*), sum(hash(golden_id, target_key, kind, field, golden_value, "
+            "target_value, owner, pushable))::VARCHAR FROM recon.contact__shop").fetchall()[0]
+        summary = con.execute(
+            "SELECT count(*), sum(hash(kind, field, owner, pushable, differences))::VARCHAR "
+            "FROM recon.summary WHERE system = 'shop' AND target_table = 'people'").fetchall()[0]
+    finally:
+        con.close()
+    counts = {k: getattr(result, k) for k in (
+        "golden_records", "target_rows", "matched", "missing_in_target", "extra_in_target",
+        "mismatched_records", "field_mismatches", "pushable", "differences")}
+    return {"seconds": seconds, "rss": rss, "mode": result.mode, "reason": result.reason,
+            "affected_keys": result.affected_keys,
+            "affected_golden_ids": result.affected_golden_ids,
+            "digest": [list(digest), list(summary)], "counts": counts}
+
+
 def child(case: str, path: Path, size: int) -> dict:
     sys.path.insert(0, str(REPO))
     import sync_platform.engines.push.changeset  # noqa: F401 - imports before the clock
     import sync_platform.engines.reconcile.golden  # noqa: F401
 
+    if case == "prepare_incremental":
+        return prepare_incremental(path.with_name(f"recon_{size}.duckdb"), path, size)
+    if case in ("recon_incremental", "recon_full_changed"):
+        return run_changed(path, full=case == "recon_full_changed")
     return run_recon(path, size) if case == "recon" else run_plain(path, size)
+
+
+def incremental_rows(out, folder: Path, size: int, repeat: int) -> list:
+    """The --incremental cases at one size (see the module docstring); the mismatches."""
+    base = folder / f"changed_{size}.duckdb"
+    prepared = run_child("prepare_incremental", base, size)
+    work = folder / f"work_{size}.duckdb"
+    runs: dict[str, list[dict]] = {"recon_incremental": [], "recon_full_changed": []}
+    for _ in range(repeat):
+        for case in runs:
+            shutil.copyfile(base, work)
+            runs[case].append(run_child(case, work, size))
+            work.unlink()
+            work.with_name(work.name + ".wal").unlink(missing_ok=True)
+    base.unlink()
+    problems = []
+    inc, full = runs["recon_incremental"], runs["recon_full_changed"]
+    for r in inc + full:
+        if (r["digest"], r["counts"]) != (full[0]["digest"], full[0]["counts"]):
+            problems.append({"mode": r["mode"], "counts": r["counts"], "digest": r["digest"],
+                             "full": {"counts": full[0]["counts"], "digest": full[0]["digest"]}})
+    problems += [{"not incremental": r["reason"]} for r in inc if r["mode"] != "incremental"]
+    best = {case: min(r["seconds"] for r in rs) for case, rs in runs.items()}
+    first = full[0]
+    rows = first["counts"]["golden_records"] + first["counts"]["target_rows"]
+    for case, rs in runs.items():
+        out.add({"case": case, "size": size, "seconds": round(best[case], 3),
+                 "rows_per_s": round(rows / best[case]),
+                 "peak_rss_mb": max(r["rss"] for r in rs),
+                 "differences": rs[0]["counts"]["differences"], "pushable": rs[0]["counts"]["pushable"],
+                 "ratio": round(best[case] / best["recon_full_changed"], 3),
+                 "detail": json.dumps({"mode": rs[0]["mode"], "affected_keys": rs[0]["affected_keys"],
+                                       "affected_golden_ids": rs[0]["affected_golden_ids"],
+                                       "runs_s": [round(r["seconds"], 3) for r in rs],
+                                       **prepared, "verified": not problems})})
+    print(f"{size}: incremental = {best['recon_incremental'] / best['recon_full_changed']:.1%} "
+          f"of a full reconciliation of the same changed data", flush=True)
+    return problems
 
 
 def run_child(case: str, path: Path, size: int) -> dict:
@@ -325,6 +446,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder for the DuckDB files, kept (default: a temp folder, removed)")
+    parser.add_argument("--incremental", action="store_true",
+                        help="instead of the full cases: full vs incremental reconciliation after "
+                             "~1%% of the rows changed")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = [int(s) for s in str(args.sizes).replace(" ", ",").split(",") if s]
@@ -345,6 +469,9 @@ def main() -> None:
                     generate(path, size)
                     print(f"generated {path} ({path.stat().st_size / 1e9:.2f} GB) in "
                           f"{time.perf_counter() - t0:.1f}s", flush=True)
+                if args.incremental:
+                    failures += [(size, p) for p in incremental_rows(out, folder, size, args.repeat)]
+                    continue
                 recon = [run_child("recon", path, size) for _ in range(args.repeat)]
                 plain = [run_child("plain_join", path, size) for _ in range(args.repeat)]
                 for r in recon:

@@ -24,6 +24,7 @@ import duckdb
 from sync_platform.engines.warehouse import connect, quote
 
 WORK_TABLE_SUFFIXES = ("_recs", "_keys", "_pairs", "_shared", "_skipped_blocks", "_match_weights")
+RECON_STATE_PREFIX = "_state_"  # recon._state_*: incremental reconciliation's bookkeeping (golden.py)
 
 
 @dataclass
@@ -42,6 +43,8 @@ def published_path(warehouse: Path | str) -> Path:
 
 def _wanted(schema: str, table: str) -> bool:
     if schema.endswith("_staging") or table.startswith("_dlt"):
+        return False
+    if schema == "recon" and table.startswith(RECON_STATE_PREFIX):
         return False
     return not (schema == "golden" and table.endswith(WORK_TABLE_SUFFIXES))
 
