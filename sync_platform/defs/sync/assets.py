@@ -107,6 +107,10 @@ def recon_asset(target: FlowTarget) -> AssetsDefinition:
             "preview": MetadataValue.md(markdown_table(
                 ["kind", "field", "golden", "target", "owner", "pushable"], preview)),
             "strictness": MetadataValue.text(result.strictness),
+            "mode": MetadataValue.text(result.mode),
+            "full_reason": MetadataValue.text(result.reason or "-"),
+            "affected_keys": MetadataValue.int(result.affected_keys),
+            "affected_golden_ids": MetadataValue.int(result.affected_golden_ids),
         })
         for gate in recon_gates(catalog, result, plan, initial_sync(catalog, t)):
             yield AssetCheckResult(check_name=gate.name, passed=gate.passed, description=gate.detail)
