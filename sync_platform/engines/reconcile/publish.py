@@ -23,6 +23,7 @@ import duckdb
 
 from sync_platform.engines.warehouse import connect, quote
 
+PIPELINE_STATE_TABLES = ("staging_rows",)  # incremental staging's row hashes: no use to analysts
 WORK_TABLE_SUFFIXES = ("_recs", "_keys", "_pairs", "_shared", "_skipped_blocks", "_match_weights")
 RECON_STATE_PREFIX = "_state_"  # recon._state_*: incremental reconciliation's bookkeeping (golden.py)
 
@@ -45,6 +46,8 @@ def _wanted(schema: str, table: str) -> bool:
     if schema.endswith("_staging") or table.startswith("_dlt"):
         return False
     if schema == "recon" and table.startswith(RECON_STATE_PREFIX):
+        return False
+    if schema == "meta" and table in PIPELINE_STATE_TABLES:
         return False
     return not (schema == "golden" and table.endswith(WORK_TABLE_SUFFIXES))
 

@@ -214,6 +214,8 @@ def test_published_copy_leaves_out_what_only_the_pipeline_needs(tmp_path: Path) 
         con.execute("CREATE SCHEMA raw_shop_staging; CREATE TABLE raw_shop_staging.people AS "
                     "SELECT * FROM raw_shop.people; CREATE TABLE raw_shop._dlt_loads (load_id VARCHAR)")
         con.execute("CREATE TABLE golden.contact_pairs (a VARCHAR, b VARCHAR)")
+        con.execute("CREATE SCHEMA meta; CREATE TABLE meta.staging_rows (h UBIGINT); "
+                    "CREATE TABLE meta.column_profiles (c VARCHAR)")
     with duckdb.connect(str(path)) as con:  # committed, still in the write-ahead log
         con.execute("INSERT INTO golden.contact (golden_id) VALUES ('g-late')")
         assert (tmp_path / (path.name + ".wal")).exists()
@@ -225,6 +227,7 @@ def test_published_copy_leaves_out_what_only_the_pipeline_needs(tmp_path: Path) 
         late = analyst.execute("SELECT count(*) FROM golden.contact WHERE golden_id = 'g-late'").fetchall()
     assert ("recon", "contact__shop") in tables and ("raw_shop", "people") in tables
     assert ("raw_shop", "_dlt_loads") not in tables and ("golden", "contact_pairs") not in tables
+    assert ("meta", "staging_rows") not in tables and ("meta", "column_profiles") in tables
     assert "raw_shop_staging" not in schemas and done.tables == len(tables)
     assert late == [(1,)]
 
