@@ -37,6 +37,7 @@ def mapping_asset(catalog: Catalog) -> AssetsDefinition:
     def _mappings(context: AssetExecutionContext, platform: PlatformResource):
         from sync_platform.engines.canonical import load_entities
         from sync_platform.engines.mapping import propose_mappings
+        from sync_platform.engines.mapping.inputs import last_mode
 
         run_catalog = platform.catalog()
         mappings = propose_mappings(run_catalog.warehouse_path, run_catalog, load_entities(platform.folder()),
@@ -49,6 +50,7 @@ def mapping_asset(catalog: Catalog) -> AssetsDefinition:
         paused = [m for m in mappings if m.status == "paused"]
         yield MaterializeResult(metadata={
             "mappings": MetadataValue.int(len(mappings)),
+            "mode": MetadataValue.text(last_mode(run_catalog.warehouse_path) or "-"),
             "rules_applied": MetadataValue.int(sum(r[2] for r in rows)),
             "review_queue": MetadataValue.int(sum(r[3] for r in rows)),
             "summary": MetadataValue.md(markdown_table(["mapping", "status", "applied", "to review", "confidence"], rows)),

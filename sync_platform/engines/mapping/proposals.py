@@ -21,7 +21,7 @@ from sync_platform.engines.canonical import (
     entity_for_data_type,
     load_entities,
 )
-from sync_platform.engines.mapping import store
+from sync_platform.engines.mapping import inputs, store
 from sync_platform.engines.mapping.features import (
     Target,
     profile_values,
@@ -145,8 +145,10 @@ def with_references(targets: list[Target], entity: str, references: dict,
 def propose_mappings(warehouse: Path | str, catalog: Any,
                      entities: dict[str, CanonicalEntity] | None = None,
                      mappings_dir: Path | str | None = None, threshold: float = 0.95,
-                     systems: list[str] | None = None) -> list[SystemMapping]:
-    """Propose (and store) the mapping of every landed table with a data_type to its entity."""
+                     systems: list[str] | None = None, force: bool = False) -> list[SystemMapping]:
+    """Propose (and store) the mapping of every landed table with a data_type to its entity.
+    When no input changed since the last run over every system (inputs.py), the stored records
+    are returned as they are (`force` proposes anyway)."""
     entities = entities if entities is not None else load_entities(mappings_dir)
     knowledge = Knowledge.load(mappings_dir)
     existing = {m.id: m for m in store.load_mappings(mappings_dir)}
@@ -163,6 +165,13 @@ def propose_mappings(warehouse: Path | str, catalog: Any,
                     continue
                 profiles = profile_table(con, system_name, table_name)
                 work.append((system_name, system, table_name, spec, entity, profiles))
+        root = store.mappings_root(mappings_dir)
+        ids = [SystemMapping.make_id(item[0], item[2], item[4].entity) for item in work]
+        if not systems and not force and all(mid in existing for mid in ids):
+            now = inputs.fingerprint(con, work, root, threshold)
+            if inputs.last_fingerprint(con) == now:
+                inputs.record_run(con, now, "unchanged", len(ids))
+                return [existing[mid] for mid in ids]
         # Values of a field in the other systems are evidence. Pass 1 scores every table with
         # the human-decided rules as references; pass 2 adds pass 1's applied rules of all other
         # tables. The result depends only on the data, knowledge and decisions: re-running it
@@ -184,6 +193,9 @@ def propose_mappings(warehouse: Path | str, catalog: Any,
             store.write_system_mappings(con, [mapping])
             store.write_proposals(con, mapping, candidates)
             results.append(mapping)
+        if not systems:
+            inputs.record_run(con, inputs.fingerprint(con, work, root, threshold), "proposed",
+                              len(results))
     return results
 
 

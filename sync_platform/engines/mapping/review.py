@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sync_platform import settings
 from sync_platform.engines.canonical import FieldRule, SystemMapping, load_entities
 from sync_platform.engines.catalog import load_catalog
 from sync_platform.engines.mapping import store
@@ -18,10 +17,6 @@ from sync_platform.engines.mapping.knowledge import DecisionContext, Knowledge, 
 from sync_platform.engines.warehouse import connect, quote
 
 SAMPLES = 5
-
-
-def _root(mappings_dir: Path | str | None) -> Path:
-    return Path(mappings_dir) if mappings_dir else settings.mappings_dir()
 
 
 def _samples(con: Any, system: str, table: str, column: str) -> list[str]:
@@ -77,8 +72,8 @@ def pending(mappings_dir: Path | str | None = None,
 
 def _context(mappings_dir: Path | str | None, mapping: SystemMapping) -> DecisionContext:
     kind = preset = data_type = None
-    if (_root(mappings_dir) / "systems.yaml").exists():  # no secrets needed to record a decision
-        system = load_catalog(_root(mappings_dir), require_secrets=False).systems.get(
+    if (store.mappings_root(mappings_dir) / "systems.yaml").exists():  # no secrets needed to record a decision
+        system = load_catalog(store.mappings_root(mappings_dir), require_secrets=False).systems.get(
             mapping.source_system)
         if system is not None:
             kind, preset = system.kind, getattr(system, "preset", None)

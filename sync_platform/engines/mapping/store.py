@@ -45,14 +45,15 @@ create table if not exists meta.mapping_proposals (
 """
 
 
-def _root(mappings_dir: Path | str | None) -> Path:
+def mappings_root(mappings_dir: Path | str | None) -> Path:
+    """The mappings folder (default: the configured one)."""
     return Path(mappings_dir) if mappings_dir else settings.mappings_dir()
 
 
 def _records(mappings_dir: Path | str | None) -> dict[str, tuple[Path, SystemMapping]]:
     """id -> (file, record) of every mapping YAML, each file read once; a hand-edit that breaks
     a record is an error naming the file and the field."""
-    root = _root(mappings_dir)
+    root = mappings_root(mappings_dir)
     found: dict[str, tuple[Path, SystemMapping]] = {}
     if not root.exists():
         return found
@@ -78,7 +79,7 @@ def load_mappings(mappings_dir: Path | str | None = None) -> list[SystemMapping]
 def load_mapping(mappings_dir: Path | str | None, mapping_id: str) -> SystemMapping:
     record = _records(mappings_dir).get(mapping_id)
     if record is None:
-        raise KeyError(f"no mapping {mapping_id!r} under {_root(mappings_dir)}")
+        raise KeyError(f"no mapping {mapping_id!r} under {mappings_root(mappings_dir)}")
     return record[1]
 
 
@@ -86,7 +87,7 @@ def mapping_path(mappings_dir: Path | str | None, mapping: SystemMapping) -> Pat
     existing = mapping_files(mappings_dir)
     if mapping.id in existing:
         return existing[mapping.id]
-    folder = _root(mappings_dir) / mapping.source_system
+    folder = mappings_root(mappings_dir) / mapping.source_system
     taken = {file for mid, file in existing.items() if mid != mapping.id}
     suffix = "" if mapping.target_system == "canonical" else f"@{mapping.target_system}"
     first = folder / f"{mapping.entity_type}{suffix}.yaml"

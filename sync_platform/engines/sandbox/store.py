@@ -45,6 +45,7 @@ CREATE INDEX IF NOT EXISTS ix_records_ext ON records(object, ext_key) WHERE ext_
 CREATE INDEX IF NOT EXISTS ix_records_email ON records(object, email_key)
     WHERE email_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ix_records_parent ON records(object, parent) WHERE parent IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ix_records_deleted ON records(object, deleted, rid);
 """
 
 COLUMNS = "rid, object, id, ext_key, email_key, parent, created_at, modified_at, deleted, data"

@@ -145,3 +145,45 @@ def test_decisions_survive_automatic_runs_and_teach(proposed):
     assert any(e["kind"] == "negative" and e["source"] == "website" for e in learned)
     assert any(e["kind"] == "synonym" and e["source"] == "display_name" and "bo" in e["because"]
                for e in learned)
+
+
+def test_unchanged_inputs_keep_the_proposals(landed_warehouse: Path, tmp_path: Path):
+    """A run whose inputs (profiles, relationships, catalog, entities, knowledge, mapping files,
+    code) did not change keeps the stored proposals, and they equal what proposing again gives;
+    any changed input proposes again."""
+    from sync_platform.engines.mapping.inputs import last_mode
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(landed_warehouse, warehouse)
+    mappings = tmp_path / "mappings"
+    handwritten_mappings(mappings)
+    catalog = load_catalog(mappings, require_secrets=False)
+
+    def run(**kw) -> dict[str, str]:
+        found = propose_mappings(warehouse, catalog, None, mappings, **kw)
+        return {m.id: sorted(r.model_dump_json() for r in m.mapping_rules) for m in found}
+
+    def files() -> dict[str, bytes]:
+        return {str(p.relative_to(mappings)): p.read_bytes() for p in mappings.rglob("*.yaml")}
+
+    first = run()
+    assert last_mode(warehouse) == "proposed" and len(first) >= 10
+    before = files()
+    assert run() == first and last_mode(warehouse) == "unchanged" and files() == before
+    assert run(force=True) == first and last_mode(warehouse) == "proposed" and files() == before
+    assert run() == first and last_mode(warehouse) == "unchanged"
+
+    approve(mappings, "crm.accounts__customer", "payment_status__c", by="ana", warehouse=warehouse)
+    decided = run()
+    assert last_mode(warehouse) == "proposed" and decided != first  # a decision is an input
+    assert run() == decided and last_mode(warehouse) == "unchanged"
+    from sync_platform.engines.profiling import profile_system
+
+    profile_system(warehouse, "crm")
+    run()
+    assert run() == decided and last_mode(warehouse) == "unchanged"
+    with connect(warehouse) as con:  # a new profile of one column is an input too
+        con.execute("UPDATE meta.column_profiles SET distinct_count = distinct_count + 1 "
+                    "WHERE system = 'crm' AND table_name = 'contacts' AND column_name = 'email'")
+    run()
+    assert last_mode(warehouse) == "proposed"
