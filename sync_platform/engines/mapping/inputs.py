@@ -1,8 +1,9 @@
 """Whether the mapping proposals can be kept as they are: a fingerprint of everything they read.
 
 `propose_mappings` depends only on its inputs: the landed tables with a data_type, their stored
-column profiles, the relationships found between tables, the catalog's table specs, the
-canonical entities, the knowledge learned from corrections, the stored mapping records (human
+column profiles, the foreign keys found between tables (relationships are rediscovered with
+fresh counts every run: only the foreign-key columns the scoring reads count), the catalog's
+table specs, the canonical entities, the knowledge learned from corrections, the stored mapping records (human
 decisions win), the threshold and the scoring code. When none of these changed since its last
 run, proposing again would write the same records: the run keeps them instead (mode
 `unchanged`). Incremental profiling keeps a table's profile while less than 5% of its rows
@@ -44,8 +45,9 @@ def fingerprint(con: duckdb.DuckDBPyConnection, work: list[tuple], mappings_root
         add([system_name, table_name, system.kind, getattr(system, "preset", None),
              spec.model_dump(mode="json"), entity.model_dump(mode="json")])
         add([repr(p) for p in profiles])
-    if table_exists(con, "meta", "relationships"):
-        add(con.execute("SELECT * FROM meta.relationships ORDER BY ALL").fetchall())
+    if table_exists(con, "meta", "relationships"):  # what proposals.foreign_keys reads of it
+        add(con.execute("SELECT DISTINCT from_system, from_table, from_column FROM meta.relationships "
+                        "WHERE kind = 'foreign_key' ORDER BY ALL").fetchall())
     for path in sorted(mappings_root.rglob("*.yaml")) + sorted(mappings_root.rglob("*.yml")):
         add(str(path.relative_to(mappings_root)))
         digest.update(path.read_bytes())
