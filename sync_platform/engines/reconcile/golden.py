@@ -150,15 +150,33 @@ def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict
         exprs.append(f"g.golden_id AS {quote(ext)}")
     deleted = "coalesce(g.is_deleted, false)" if "is_deleted" in known else "false"
     by_ext = ""
+    key = "x.source_id"
+    this_target = f"source_system = {literal(t.system)} AND source_table = {literal(t.table)}"
     if ext and ext in live_cols:
+        # A golden record the xref does not place in the target yet is found by the golden id
+        # the platform wrote back (a live row first: a record deleted in the target and created
+        # again by the push holds it twice). So is one whose xref rows were all deleted in the target
+        # while another live row, linked to no golden record yet, holds its golden id (the push
+        # created it again): that row is the record now (its first xref row points there).
+        alive = ("NOT coalesce(is_deleted, false)" if live_cols.get("is_deleted") == "BOOLEAN"
+                 else "true")
         by_ext = (f"LEFT JOIN (SELECT CAST({quote(ext)} AS VARCHAR) AS gid, "
-                  f"min(CAST({quote(pk)} AS VARCHAR)) AS k FROM {live} WHERE {quote(ext)} IS NOT NULL "
-                  f"GROUP BY 1) e ON e.gid = g.golden_id AND x.source_id IS NULL ")
-    key = "coalesce(x.source_id, e.k)" if by_ext else "x.source_id"
+                  f"coalesce(min(CAST({quote(pk)} AS VARCHAR)) FILTER (WHERE {alive}), "
+                  f"min(CAST({quote(pk)} AS VARCHAR))) AS k, min(CAST({quote(pk)} AS VARCHAR)) "
+                  f"FILTER (WHERE {alive} AND CAST({quote(pk)} AS VARCHAR) NOT IN (SELECT source_id "
+                  f"FROM {xref} WHERE {this_target} AND source_id IS NOT NULL)) AS unlinked "
+                  f"FROM {live} WHERE {quote(ext)} IS NOT NULL GROUP BY 1) e ON e.gid = g.golden_id "
+                  f"LEFT JOIN (SELECT x2.golden_id, min(x2.source_id) AS first_id, "
+                  f"bool_or(l2.k IS NOT NULL) AS any_live FROM {xref} x2 LEFT JOIN "
+                  f"(SELECT CAST({quote(pk)} AS VARCHAR) AS k FROM {live} WHERE {alive}) l2 "
+                  f"ON l2.k = x2.source_id WHERE x2.{this_target.replace(' AND ', ' AND x2.')} "
+                  f"GROUP BY 1) xs ON xs.golden_id = g.golden_id ")
+        key = ("CASE WHEN x.source_id IS NULL THEN e.k WHEN NOT xs.any_live AND x.source_id = "
+               "xs.first_id AND e.unlinked IS NOT NULL THEN e.unlinked ELSE x.source_id END")
     return (f"SELECT g.golden_id, {key} AS target_key, {deleted} AS golden_deleted, "
             f"{', '.join(exprs)} FROM {golden} g "
             f"LEFT JOIN {xref} x ON x.golden_id = g.golden_id "
-            f"AND x.source_system = {literal(t.system)} AND x.source_table = {literal(t.table)} "
+            f"AND x.{this_target.replace(' AND ', ' AND x.')} "
             f"{by_ext}")
 
 
