@@ -124,8 +124,18 @@ def live_rows_sql(con: duckdb.DuckDBPyConnection, t: TargetTable) -> tuple[str, 
     cols = _columns(con, schema, t.table)
     if not cols:
         raise LookupError(f"{t.system}.{t.table} has not been landed yet (no {schema}.{t.table})")
-    where = " WHERE coalesce(is_deleted, false) = false" if cols.get("is_deleted") == "BOOLEAN" else ""
-    return f"{quote(schema)}.{quote(t.table)}{where}", cols
+    return f"{quote(schema)}.{quote(t.table)} WHERE {_alive(cols)}", cols
+
+
+def _alive(cols: dict[str, str]) -> str:
+    """Condition: a landed row the target has not deleted."""
+    return "coalesce(is_deleted, false) = false" if cols.get("is_deleted") == "BOOLEAN" else "true"
+
+
+def _in_target(t: TargetTable, alias: str) -> str:
+    """Condition: an xref row (as `alias`) of this target table."""
+    return (f"{alias}.source_system = {literal(t.system)} "
+            f"AND {alias}.source_table = {literal(t.table)}")
 
 
 def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict[str, str],
@@ -151,32 +161,30 @@ def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict
     deleted = "coalesce(g.is_deleted, false)" if "is_deleted" in known else "false"
     by_ext = ""
     key = "x.source_id"
-    this_target = f"source_system = {literal(t.system)} AND source_table = {literal(t.table)}"
     if ext and ext in live_cols:
         # A golden record the xref does not place in the target yet is found by the golden id
         # the platform wrote back (a live row first: a record deleted in the target and created
-        # again by the push holds it twice). So is one whose xref rows were all deleted in the target
-        # while another live row, linked to no golden record yet, holds its golden id (the push
-        # created it again): that row is the record now (its first xref row points there).
-        alive = ("NOT coalesce(is_deleted, false)" if live_cols.get("is_deleted") == "BOOLEAN"
-                 else "true")
+        # again by the push holds it twice). So is one whose xref rows were all deleted in the
+        # target while another live row, linked to no golden record yet, holds its golden id
+        # (the push created it again): that row is the record now (its first xref row points
+        # there).
+        target_key = f"CAST({quote(pk)} AS VARCHAR)"
         by_ext = (f"LEFT JOIN (SELECT CAST({quote(ext)} AS VARCHAR) AS gid, "
-                  f"coalesce(min(CAST({quote(pk)} AS VARCHAR)) FILTER (WHERE {alive}), "
-                  f"min(CAST({quote(pk)} AS VARCHAR))) AS k, min(CAST({quote(pk)} AS VARCHAR)) "
-                  f"FILTER (WHERE {alive} AND CAST({quote(pk)} AS VARCHAR) NOT IN (SELECT source_id "
-                  f"FROM {xref} WHERE {this_target} AND source_id IS NOT NULL)) AS unlinked "
+                  f"coalesce(min({target_key}) FILTER (WHERE {_alive(live_cols)}), "
+                  f"min({target_key})) AS k, min({target_key}) FILTER (WHERE {_alive(live_cols)} "
+                  f"AND {target_key} NOT IN (SELECT source_id FROM {xref} xl WHERE "
+                  f"{_in_target(t, 'xl')} AND source_id IS NOT NULL)) AS unlinked "
                   f"FROM {live} WHERE {quote(ext)} IS NOT NULL GROUP BY 1) e ON e.gid = g.golden_id "
                   f"LEFT JOIN (SELECT x2.golden_id, min(x2.source_id) AS first_id, "
                   f"bool_or(l2.k IS NOT NULL) AS any_live FROM {xref} x2 LEFT JOIN "
-                  f"(SELECT CAST({quote(pk)} AS VARCHAR) AS k FROM {live} WHERE {alive}) l2 "
-                  f"ON l2.k = x2.source_id WHERE x2.{this_target.replace(' AND ', ' AND x2.')} "
+                  f"(SELECT {target_key} AS k FROM {live} WHERE {_alive(live_cols)}) l2 "
+                  f"ON l2.k = x2.source_id WHERE {_in_target(t, 'x2')} "
                   f"GROUP BY 1) xs ON xs.golden_id = g.golden_id ")
         key = ("CASE WHEN x.source_id IS NULL THEN e.k WHEN NOT xs.any_live AND x.source_id = "
                "xs.first_id AND e.unlinked IS NOT NULL THEN e.unlinked ELSE x.source_id END")
     return (f"SELECT g.golden_id, {key} AS target_key, {deleted} AS golden_deleted, "
             f"{', '.join(exprs)} FROM {golden} g "
-            f"LEFT JOIN {xref} x ON x.golden_id = g.golden_id "
-            f"AND x.{this_target.replace(' AND ', ' AND x.')} "
+            f"LEFT JOIN {xref} x ON x.golden_id = g.golden_id AND {_in_target(t, 'x')} "
             f"{by_ext}")
 
 

@@ -29,7 +29,7 @@ import duckdb
 
 from sync_platform.engines.canonical import CanonicalEntity
 from sync_platform.engines.staging.query import MappingQuery
-from sync_platform.engines.warehouse import table_exists
+from sync_platform.engines.warehouse import quote, table_exists
 
 # Bump when the same rows and mappings would be staged differently in a way the code hash
 # below does not see: the next run rebuilds every mapping.
@@ -120,7 +120,7 @@ def rebuild_reason(stored: dict | None, wanted: dict[str, str], query: MappingQu
 
 def hash_rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], into: str) -> None:
     """Temp table `into(__rowid, __h)`: every row of `relation`, hashed over all its columns."""
-    values = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(quote(c) for c in columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT rowid AS __rowid, hash({values}) AS __h "
                 f"FROM {relation}")
 
