@@ -5,7 +5,11 @@ Input: a fresh `recon.<entity>__<system>` (reconcile.golden) and the target tabl
 field names (its schema as it describes itself), with the lineage of every value and the target's
 current values as `before`:
 - a golden record the target does not hold -> `create` with every rendered value (not in
-  `update_only` flows; matched before create by the push: external id, shared identifier, xref);
+  `update_only` flows; matched before create by the push: external id, shared identifier, xref).
+  That includes a record the target deleted while its golden record lives on: the system of record
+  wins and it is created again (`propagate_deletes` is about deletes going *to* targets, not from
+  them). Such a create's version covers the target record it replaces (`_replaced`), so the ledger
+  does not take it for the acknowledged create of the same values before;
 - carried fields that differ -> `update` of just those fields plus the golden id written back
   (not in `create_only` flows); fields the target owns are never sent;
 - a golden record deleted in every source while the target still has it -> `delete`, only when
@@ -36,7 +40,7 @@ from sync_platform.engines.push.changes import Change, payload_hash
 from sync_platform.engines.reconcile.golden import live_rows_sql, rendered_sql
 from sync_platform.engines.reconcile.ownership import TargetTable
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import quote
+from sync_platform.engines.warehouse import quote, table_exists
 
 
 @dataclass
@@ -133,6 +137,31 @@ def _lineage(con: duckdb.DuckDBPyConnection, golden_table: str) -> dict[str, dic
         out.setdefault(gid, {})[fld] = {"source": system, "table": table_name, "source_id": source_id,
                                         "rule": rule}
     return out
+
+
+def _replaced(con: duckdb.DuckDBPyConnection, t: TargetTable) -> dict[str, str]:
+    """golden id -> the target record a planned create replaces: the record the platform last
+    wrote the golden record to (its latest acknowledged write in the ledger), when the landed
+    target holds it as deleted. Derived from the ledger and the landed target only, so every run
+    planning from the same state gives the create the same version: a resumed or overlapping run
+    sends it once, and once it is acknowledged (its new record now the latest) the next plan, even
+    before the target is landed again, is the acknowledged create it replaced: nothing to send."""
+    if not table_exists(con, "ops", "push_ledger"):
+        return {}
+    pk = quote(normalized(t.primary_key[0]))
+    raw = f"{quote('raw_' + t.system)}.{quote(t.table)}"
+    return dict(con.execute(f"""
+        WITH last AS (
+            SELECT golden_id, arg_max(coalesce(target_id, target_key), seq) AS target_key
+            FROM ops.push_ledger
+            WHERE target = ? AND table_name = ? AND state = 'acknowledged'
+              AND coalesce(target_id, target_key) IS NOT NULL
+              AND golden_id IN (SELECT golden_id FROM _cs_plan WHERE part = 0 AND operation = 'create')
+            GROUP BY 1)
+        SELECT golden_id, target_key FROM last
+        WHERE EXISTS (SELECT 1 FROM {raw} r WHERE CAST(r.{pk} AS VARCHAR) = last.target_key)
+          AND NOT EXISTS (SELECT 1 FROM _cs_live l WHERE l.target_key = last.target_key)""",
+                            [t.system, t.table]).fetchall())
 
 
 SKIP_HELD = "held for match review"
@@ -296,13 +325,15 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
         return [native(c) for c in cols if c in columns and columns[c].pii]
 
     def change(gid: str, op: str, values: dict[str, Any], target_key: str | None,
-               before: dict[str, Any] | None) -> Change:
+               before: dict[str, Any] | None, replaces: str | None = None) -> Change:
         cols = [c for c in values if c != ext]
         payload = {native(c): as_target_type(v, live_cols.get(c)) for c, v in values.items() if c != ext}
         seen = {native(c): plain(v) for c, v in (before or {}).items()} or None
         # the version covers what the target held too: the same value sent again after the
-        # target drifted away from it is a new write, a retry of the same change is not
-        version = payload_hash({"payload": payload, "before": seen, "target_key": target_key})
+        # target drifted away from it (or deleted the record) is a new write, a retry of the
+        # same change is not
+        version = payload_hash({"payload": payload, "before": seen, "target_key": target_key,
+                                **({"replaces": replaces} if replaces else {})})
         return Change(target=t.system, table=t.table, entity=t.golden_table, golden_id=gid, operation=op,
                       payload=payload, version=version, target_key=target_key,
                       lineage=lineage_of(gid, cols), before=seen, priority=t.priority, flow=flow,
@@ -310,6 +341,7 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
 
     rendered = [c.column for c in t.columns]
     # creates: golden records the target does not hold, with every rendered value
+    replaced = _replaced(con, t) if rendered else {}
     if rendered:
         for row in _rows(con, f"""SELECT DISTINCT ON (p.golden_id) p.golden_id,
                 {', '.join(f'g.{quote(c)}' for c in rendered)}
@@ -317,7 +349,7 @@ def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,
                 WHERE p.part = 0 AND p.operation = 'create' ORDER BY p.golden_id"""):
             gid = row.pop("golden_id")
             out.changes.append(change(gid, "create", {k: v for k, v in row.items() if v is not None},
-                                      None, None))
+                                      None, None, replaced.get(gid)))
     # updates: carried fields that differ (plus the address a not yet attached record is found by)
     work = _rows(con, "SELECT golden_id, target_key, fields, attached, current, deferred FROM _cs_plan "
                  "WHERE part = 1 AND operation = 'update' ORDER BY golden_id, target_key")

@@ -9,6 +9,8 @@ golden cross-reference, for creates whose target key is unknown:
 3. golden xref: the identity resolution linked a target row to this golden record -> update it
    when the link's score is certain (>= `match_accept_score`), else review.
 Anything uncertain goes to `ops.push_review` instead of creating a possible duplicate.
+Rows the target deleted (landed with `is_deleted`, as reconciliation leaves them out of the live
+copy) are no match: a golden record whose target record was deleted there is created again.
 """
 
 from __future__ import annotations
@@ -37,9 +39,19 @@ class Decision:
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-                       "AND table_name = ?", [schema, table]).fetchall()
-    return {r[0] for r in rows}
+    return set(_column_types(con, schema, table))
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    rows = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                       "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchall()
+    return dict(rows)
+
+
+def _deleted(types: dict[str, str], alias: str) -> str:
+    """Condition: the landed row `alias` is one the target deleted (the rule of
+    reconcile.golden.live_rows_sql, which leaves such rows out of the live copy)."""
+    return f"coalesce({alias}.is_deleted, false)" if types.get("is_deleted") == "BOOLEAN" else "false"
 
 
 def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: list[Change],
@@ -73,10 +85,12 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
     if not pending:
         return out
     schema = f"raw_{target.system_name}"
-    columns = _table_columns(con, schema, table)
+    types = _column_types(con, schema, table)
+    columns = set(types)
     n_ext, n_pk = normalized(ext), normalized(pk)
     n_addr = normalized(address) if address else None
-    landed = f"{quote(schema)}.{quote(table)}"
+    raw = f"{quote(schema)}.{quote(table)}"
+    landed = f"(SELECT * FROM {raw} t WHERE NOT {_deleted(types, 't')})"  # live rows only
     rows = [(c.key, c.golden_id, None, None) for c in pending]
     for c in pending:
         for f in target.spec(table).match_fields:
@@ -111,7 +125,9 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
             for k, key, score in con.execute(
                     f"SELECT m.k, x.source_id, x.match_score FROM push_match_in m "
                     f"JOIN golden.{quote(entity + '_xref')} x ON x.golden_id = m.gid "
-                    "WHERE m.field IS NULL AND x.source_system = ? AND x.source_table = ?",
+                    "WHERE m.field IS NULL AND x.source_system = ? AND x.source_table = ?"
+                    + (f" AND NOT EXISTS (SELECT 1 FROM {raw} t WHERE CAST(t.{quote(n_pk)} AS VARCHAR) "
+                       f"= x.source_id AND {_deleted(types, 't')})" if n_pk in columns else ""),
                     [target.system_name, table]).fetchall():
                 xref.setdefault(k, []).append((key, float(score or 0)))
     con.execute("DROP TABLE push_match_in")
