@@ -19,11 +19,18 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from sync_platform.defs.resources import PlatformResource
 from sync_platform.engines.catalog import Catalog
 from sync_platform.engines.connectors import connector_for
+from sync_platform.engines.landing.destination import (
+    WarehouseSecretMissing,
+    landing_settings,
+    load_file_format,
+    uses_postgres,
+)
 from sync_platform.engines.landing.pipeline import (
-    LOAD_FILE_FORMAT,
+    LandingError,
     describe_failure,
     finish_load,
     landing_pipeline,
+    mirror_after_landing,
     rows_by_table,
     warehouse_locked,
 )
@@ -46,6 +53,7 @@ def raw_key(system: str, table: str) -> AssetKey:
 class LandingTranslator(DagsterDltTranslator):
     system: str = ""
     kind: str = ""
+    destination: str = "duckdb"
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         table = data.resource.name
@@ -54,8 +62,9 @@ class LandingTranslator(DagsterDltTranslator):
             key=raw_key(self.system, table),
             deps=[source_key(self.system, declared)],
             group_name=self.system,
-            kinds={"dlt", "duckdb", self.kind},
-            description=f"`{table}` of {self.system}, landed incrementally into raw_{self.system}.{table}",
+            kinds={"dlt", "duckdb", self.kind} | ({"postgres"} if self.destination == "postgres" else set()),
+            description=f"`{table}` of {self.system}, landed incrementally into raw_{self.system}.{table}"
+            + (" in PostgreSQL and mirrored into the DuckDB warehouse" if self.destination == "postgres" else ""),
         )
 
 
@@ -83,21 +92,26 @@ def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
 
     @dlt_assets(
         dlt_source=offline_source,
-        dlt_pipeline=landing_pipeline(catalog, system),
+        dlt_pipeline=landing_pipeline(catalog, system, strict=False),
         name=f"land_{system}",
-        dagster_dlt_translator=LandingTranslator(system=system, kind=catalog.systems[system].kind),
+        dagster_dlt_translator=LandingTranslator(system=system, kind=catalog.systems[system].kind,
+                                                 destination=catalog.warehouse.destination),
         pool=WRITER_POOL,
     )
     def _land(
         context: AssetExecutionContext, dlt: DagsterDltResource, platform: PlatformResource
     ) -> Iterator[MaterializeResult]:
         run_catalog = platform.catalog()
-        pipeline = landing_pipeline(run_catalog, system)
+        try:
+            pipeline = landing_pipeline(run_catalog, system)
+        except WarehouseSecretMissing as exc:
+            raise Failure(description=f"Landing of system '{system}' cannot start: {exc}") from None
         try:
             # a fresh source per run: dagster-dlt mutates a source's schema when it runs it
             source = connector_for(run_catalog, system).source()
-            events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
-                                  loader_file_format=LOAD_FILE_FORMAT))
+            with landing_settings(run_catalog):
+                events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
+                                      loader_file_format=load_file_format(run_catalog)))
         except Exception as exc:
             if warehouse_locked(exc):  # a short clash on the one-writer file: try again soon
                 context.log.warning(f"{system}: the warehouse is locked by another process; retrying")
@@ -105,7 +119,16 @@ def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
             raise Failure(description=describe_failure(system, exc)) from exc
         load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
         load_id = load_info.loads_ids[-1] if load_info and load_info.loads_ids else None
-        landed, changes = finish_load(run_catalog, system, load_id, rows_by_table(pipeline))
+        try:
+            mirrored = mirror_after_landing(run_catalog, system)
+        except LandingError as exc:
+            raise Failure(description=str(exc)) from exc
+        if mirrored is not None:
+            context.log.info(f"{system}: mirrored {len(mirrored.load_ids)} PostgreSQL load(s), "
+                             f"{sum(mirrored.rows.values())} rows, into the DuckDB warehouse "
+                             f"in {mirrored.seconds:.2f} s")
+        landed, changes = finish_load(run_catalog, system, load_id,
+                                      rows_by_table(pipeline, load_id, mirrored))
         tables = [event.asset_key.path[-1] for event in events]
         personal = pii_columns(platform.folder(), system)
         stats = table_stats(run_catalog.warehouse_path, f"raw_{system}", tables,
@@ -117,6 +140,8 @@ def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
                 "rows_landed_this_run": MetadataValue.int(landed[table].rows_landed if table in landed else 0),
                 "schema_changes": MetadataValue.int(len(table_changes)),
             }
+            if uses_postgres(run_catalog) and mirrored is not None:
+                extra["rows_mirrored_to_duckdb"] = MetadataValue.int(mirrored.rows.get(table, 0))
             if table in stats:
                 extra["preview"] = MetadataValue.md(stats[table].preview_markdown)
             if table_changes:

@@ -183,8 +183,68 @@ class FilesSystem(_SystemBase):
 System = Annotated[RestSystem | SqlSystem | FilesSystem, Field(discriminator="kind")]
 
 
+class PostgresWarehouse(_Strict):
+    """Where `destination: postgres` lands the raw tables. The password (or a whole DSN) is read
+    from the environment at run time and never written to the file, logs, tables or metadata."""
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(5432, ge=1, le=65535)
+    database: str | None = Field(None, min_length=1)
+    user: str | None = Field(None, min_length=1)
+    password_env: EnvVarName = "SYNC_WAREHOUSE_PG_PASSWORD"
+    # a full `postgresql://user:password@host:port/database` in this variable instead of the above
+    dsn_env: EnvVarName | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    connect_timeout_s: int = Field(10, ge=1, le=600)
+    password: Any = Field(None, exclude=True, repr=False)  # only here to explain why it is refused
+
+    _check = field_validator("password_env", "dsn_env")(
+        lambda value: value if value is None else _env_name(value))
+
+    @field_validator("password")
+    @classmethod
+    def _no_password(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError("a password is never written in systems.yaml: put it in the environment "
+                             "variable named by `password_env` (default SYNC_WAREHOUSE_PG_PASSWORD)")
+        return None
+
+    @model_validator(mode="after")
+    def _addressed(self) -> PostgresWarehouse:
+        if self.dsn_env is None and (self.database is None or self.user is None):
+            raise ValueError("give `database` and `user` (the password comes from `password_env`), "
+                             "or `dsn_env`")
+        return self
+
+    def secret_env(self) -> str:
+        """The environment variable holding the secret: the DSN's, else the password's."""
+        return self.dsn_env or self.password_env
+
+
 class WarehouseConfig(_Strict):
+    """`path`: the DuckDB file every engine computes on. `destination`: where landing writes the
+    raw tables; with `postgres` they land in PostgreSQL (the durable raw layer, dlt's cursors
+    with them) and each load is mirrored into the DuckDB file's `raw_<system>`."""
+
     path: str = Field(min_length=1)
+    destination: Literal["duckdb", "postgres"] = "duckdb"
+    postgres: PostgresWarehouse | None = None
+
+    @model_validator(mode="after")
+    def _destination_settings(self) -> WarehouseConfig:
+        if self.destination == "postgres" and self.postgres is None:
+            raise ValueError("`destination: postgres` needs a `postgres:` section (host, port, "
+                             "database, user; the password from an environment variable)")
+        if self.destination == "duckdb" and self.postgres is not None:
+            raise ValueError("a `postgres:` section is only used with `destination: postgres`")
+        return self
+
+    def secret_references(self) -> list[tuple[str, str]]:
+        """(path in the file, environment variable name) of the warehouse's secret, if any."""
+        if self.destination != "postgres" or self.postgres is None:
+            return []
+        field = "dsn_env" if self.postgres.dsn_env else "password_env"
+        return [(f"warehouse.postgres.{field}", self.postgres.secret_env())]
 
 
 class ManualFlow(_Strict):
@@ -338,7 +398,7 @@ class Catalog(_Strict):
 
     def secret_references(self) -> list[tuple[str, str]]:
         """(path in the file, environment variable name) of every secret the systems need."""
-        found = []
+        found = self.warehouse.secret_references()
         for name, system in self.systems.items():
             connection = system.connection
             auth = getattr(connection, "auth", None)

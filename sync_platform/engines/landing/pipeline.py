@@ -18,12 +18,22 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from sync_platform import settings
 from sync_platform.engines.catalog.models import Catalog
 from sync_platform.engines.connectors import connector_for
+from sync_platform.engines.landing.destination import (
+    DUCKDB_LOAD_FILE_FORMAT,
+    WarehouseSecretMissing,
+    dlt_destination,
+    landing_settings,
+    load_file_format,
+    uses_postgres,
+)
+from sync_platform.engines.landing.mirror import MirrorResult, mirror_system
 from sync_platform.engines.landing.schema_log import SchemaChange, record_schema_changes
 from sync_platform.engines.landing.stats import table_stats
 
 # Parquet load files: DuckDB ingests them an order of magnitude faster than dlt's default
-# INSERT statements for row (dict) items. Used by every landing path.
-LOAD_FILE_FORMAT = "parquet"
+# INSERT statements for row (dict) items. Used by every landing into DuckDB (the PostgreSQL
+# destination takes CSV: `destination.load_file_format`).
+LOAD_FILE_FORMAT = DUCKDB_LOAD_FILE_FORMAT
 # Extracted data from which dlt's normalisation (the per-row schema inference and type coercion
 # that dominates a REST landing's CPU) runs on every core: an initial load of a large table. Below
 # it, starting the worker processes costs more than they save.
@@ -50,6 +60,7 @@ class LandingResult:
     tables: dict[str, TableLanded]
     schema_changes: list[SchemaChange]
     seconds: float
+    mirror: MirrorResult | None = None  # destination postgres: what was copied into DuckDB
 
 
 def _plain_intermediate_files() -> None:
@@ -88,13 +99,16 @@ def _normalize_on_every_core_when_large(pipeline: dlt.Pipeline) -> None:
     pipeline.normalize = normalize  # type: ignore[method-assign]
 
 
-def landing_pipeline(catalog: Catalog, system: str, progress: str | None = None) -> dlt.Pipeline:
-    """The dlt pipeline of one system (one per system, state restored from the warehouse)."""
+def landing_pipeline(catalog: Catalog, system: str, progress: str | None = None,
+                     strict: bool = True) -> dlt.Pipeline:
+    """The dlt pipeline of one system (one per system, state restored from the destination:
+    the DuckDB warehouse, or PostgreSQL with `warehouse.destination: postgres`). `strict=False`:
+    for Dagster definitions, built without the PostgreSQL secret if it is not set yet."""
     _plain_intermediate_files()
     pipeline = dlt.pipeline(
         pipeline_name=f"land_{system}",
         pipelines_dir=str(settings.dlt_pipelines_dir()),
-        destination=dlt.destinations.duckdb(str(catalog.warehouse_path)),
+        destination=dlt_destination(catalog, strict),
         dataset_name=f"raw_{system}",
         progress=progress,
     )
@@ -138,7 +152,12 @@ def describe_failure(system: str, exc: BaseException) -> str:
     )
 
 
-def rows_by_table(pipeline: dlt.Pipeline) -> dict[str, int]:
+def rows_by_table(pipeline: dlt.Pipeline, load_id: str | None = None,
+                  mirrored: MirrorResult | None = None) -> dict[str, int]:
+    """Rows each table got from this run's load. Landing into PostgreSQL: as the mirror counted
+    them (dlt's CSV writer counts fields, not rows, for row items)."""
+    if mirrored is not None:
+        return dict(mirrored.rows_by_load.get(load_id, {})) if load_id else {}
     trace = pipeline.last_trace
     info = trace.last_normalize_info if trace else None
     return dict(info.row_counts) if info else {}
@@ -147,7 +166,8 @@ def rows_by_table(pipeline: dlt.Pipeline) -> dict[str, int]:
 def finish_load(catalog: Catalog, system: str, load_id: str | None, rows: dict[str, int]) -> tuple[
     dict[str, TableLanded], list[SchemaChange]
 ]:
-    """After a committed load: log schema changes and collect per-table counts."""
+    """After a committed load: log schema changes and collect per-table counts (from the DuckDB
+    warehouse: with destination postgres, call `mirror_system` first)."""
     changes = record_schema_changes(catalog.warehouse_path, system, load_id)
     landed_tables = [t for t in rows if not t.startswith("_dlt")]
     known = set(catalog.systems[system].tables) | set(landed_tables)
@@ -164,13 +184,34 @@ def land(
     """Land one system without Dagster (CLI, benchmarks, notebooks)."""
     started = time.perf_counter()
     source = connector_for(catalog, system).source(tables)
-    pipeline = landing_pipeline(catalog, system, progress)
+    try:
+        pipeline = landing_pipeline(catalog, system, progress)
+    except WarehouseSecretMissing as exc:
+        raise LandingError(f"Landing of system '{system}' cannot start: {exc}") from None
     pipeline.drop()  # local state is restored from the warehouse, as in the Dagster path
     try:
-        info = pipeline.run(source, loader_file_format=LOAD_FILE_FORMAT)
+        with landing_settings(catalog):
+            info = pipeline.run(source, loader_file_format=load_file_format(catalog))
         info.raise_on_failed_jobs()
     except Exception as exc:
         raise LandingError(describe_failure(system, exc)) from exc
     load_id = info.loads_ids[-1] if info.loads_ids else None
-    landed, changes = finish_load(catalog, system, load_id, rows_by_table(pipeline))
-    return LandingResult(system, load_id, landed, changes, time.perf_counter() - started)
+    mirrored = mirror_after_landing(catalog, system)
+    landed, changes = finish_load(catalog, system, load_id, rows_by_table(pipeline, load_id, mirrored))
+    return LandingResult(system, load_id, landed, changes, time.perf_counter() - started, mirrored)
+
+
+def mirror_after_landing(catalog: Catalog, system: str) -> MirrorResult | None:
+    """With destination postgres: copy every load PostgreSQL holds and DuckDB lacks (this run's,
+    and any an earlier failed mirror left behind). A failure here loses nothing: the rows and
+    cursors are committed in PostgreSQL and the next run mirrors them."""
+    if not uses_postgres(catalog):
+        return None
+    try:
+        return mirror_system(catalog, system)
+    except Exception as exc:
+        raise LandingError(
+            f"Landing of system '{system}' into PostgreSQL succeeded, but mirroring it into the "
+            f"DuckDB warehouse failed: {type(exc).__name__}: {exc}. The rows and the cursor are "
+            "committed in PostgreSQL; the next landing run of this system mirrors them."
+        ) from exc
