@@ -8,13 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sync_platform import settings
 from sync_platform.engines.canonical.semantic_types import SemanticType
 from sync_platform.engines.catalog.errors import CatalogError
-from sync_platform.engines.catalog.loader import validate_model
+from sync_platform.engines.catalog.loader import read_yaml, validate_model
 
 FieldType = Literal["string", "integer", "decimal", "boolean", "date", "datetime"]
 
@@ -68,10 +67,7 @@ def load_entities(mappings_dir: Path | None = None) -> dict[str, CanonicalEntity
     folder = (Path(mappings_dir) if mappings_dir else settings.mappings_dir()) / "entities"
     entities: dict[str, CanonicalEntity] = {}
     for file in sorted(folder.glob("*.yaml")):
-        try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise CatalogError(file, [("", f"malformed YAML: {exc}")]) from None
+        raw = read_yaml(file)
         entity = validate_model(file, CanonicalEntity, raw)
         if entity.entity != file.stem:
             raise CatalogError(file, [("entity", f"must match the file name {file.stem!r}")])

@@ -181,8 +181,15 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
         con.execute(f"""CREATE OR REPLACE TEMP TABLE id_stage AS
             SELECT {key} AS rec_key, s.row_hash FROM staged.{entity} s
             WHERE {live}s.source_id IS NOT NULL""")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE id_changed_keys AS
-            SELECT DISTINCT rec_key FROM id_stage ANTI JOIN {stored} USING (rec_key, row_hash)""")
+        # one join finds both the staged rows the stored records lack (new, changed) and the
+        # stored records no staged row matches any more (changed, removed)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE id_delta AS
+            SELECT coalesce(n.rec_key, o.rec_key) AS rec_key, n.rec_key IS NOT NULL AS staged
+            FROM id_stage n FULL JOIN (SELECT rec_key, row_hash FROM {stored}) o
+              ON o.rec_key = n.rec_key AND o.row_hash = n.row_hash
+            WHERE n.rec_key IS NULL OR o.rec_key IS NULL""")
+        con.execute("CREATE OR REPLACE TEMP TABLE id_changed_keys AS "
+                    "SELECT DISTINCT rec_key FROM id_delta WHERE staged")
         only_changed = f"AND {key} IN (SELECT rec_key FROM id_changed_keys)"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_base AS
@@ -198,7 +205,7 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
                f"+ row_number() OVER (PARTITION BY o.rid IS NULL ORDER BY b.rec_key))")
     old = f"LEFT JOIN {stored} o ON o.rec_key = b.rec_key" if stored else ""
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE id_recs AS
+        CREATE OR REPLACE TEMP TABLE id_new AS
         SELECT {rid} AS rid, b.*,
                coalesce(n.canon, b.fn) AS fn_canon,
                split_part(b.email, '@', 1) AS email_local,
@@ -206,11 +213,15 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
                    AS name_key
         FROM id_base b LEFT JOIN id_nick n ON n.name = b.fn {old}
     """)
-    if stored:
-        con.execute(f"""INSERT INTO id_recs SELECT o.* FROM {stored} o
-            SEMI JOIN id_stage USING (rec_key, row_hash)
-            WHERE o.rec_key NOT IN (SELECT rec_key FROM id_changed_keys)""")
     con.execute("DROP TABLE id_base")
+    # every record: the normalised new and changed ones, and the stored ones still staged as
+    # they were (read twice below, written once: with their shared-value flags)
+    if stored:
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW id_all AS
+            SELECT * FROM id_new UNION ALL
+            SELECT * FROM {stored} WHERE rec_key NOT IN (SELECT rec_key FROM id_delta)""")
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW id_all AS SELECT * FROM id_new")
     roles = _sql_list(ROLE_LOCAL_PARTS)
     name_person = "coalesce(fn_canon, '') || ' ' || coalesce(ln, '')"
     name_any = "org" if entity == "customer" else name_person
@@ -218,18 +229,18 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_shared AS
         SELECT DISTINCT kind, value FROM (
-            SELECT 'email' AS kind, email AS value FROM id_recs
+            SELECT 'email' AS kind, email AS value FROM id_all
             WHERE email IS NOT NULL AND list_contains({roles}, regexp_replace(email_local,
                   '[^a-z-]', '', 'g'))
             UNION ALL
-            SELECT 'email', email FROM id_recs WHERE email IS NOT NULL
+            SELECT 'email', email FROM id_all WHERE email IS NOT NULL
             GROUP BY email HAVING count(DISTINCT {name_any}) >= {k}
             UNION ALL
-            SELECT 'phone', p FROM (SELECT phone AS p, {name_any} AS nm FROM id_recs
-                                    UNION ALL SELECT phone2, {name_any} FROM id_recs)
+            SELECT 'phone', p FROM (SELECT phone AS p, {name_any} AS nm FROM id_all
+                                    UNION ALL SELECT phone2, {name_any} FROM id_all)
             WHERE p IS NOT NULL GROUP BY p HAVING count(DISTINCT nm) >= {k}
             UNION ALL
-            SELECT 'addr', addr || '|' || coalesce(postal, '') FROM id_recs
+            SELECT 'addr', addr || '|' || coalesce(postal, '') FROM id_all
             WHERE addr IS NOT NULL
             GROUP BY addr || '|' || coalesce(postal, '') HAVING count(DISTINCT {name_any}) >= {k}
         )
@@ -246,7 +257,7 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
                         lambda p: p IS NOT NULL) AS phones,
             coalesce(r.addr || '|' || coalesce(r.postal, '') IN
                      (SELECT value FROM id_shared WHERE kind = 'addr'), FALSE) AS addr_sh
-        FROM id_recs r
+        FROM id_all r
     """)
     return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
 

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync_platform import settings
+from sync_platform.engines.catalog.loader import read_yaml
 from sync_platform.engines.mapping.names import compact, tokens
 
 
@@ -96,7 +97,7 @@ def knowledge_dir(mappings_dir: Path | str | None) -> Path:
 def _read(path: Path, model: type[_Model]) -> Any:
     if not path.exists():
         return model()
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     return model.model_validate(raw)
 
 

@@ -11,7 +11,9 @@ Runs are incremental. Every output row depends only on the records of its own go
 run recomputes only the golden ids whose inputs moved and keeps every other row. The inputs of
 the last run are kept in `golden.<entity>_survivorship_recs`: one row per (golden id, source
 record) with a 64-bit hash of every staged value survivorship reads (fields, is_deleted,
-modified_at). A golden id is recomputed when one of its records was edited, inserted, deleted
+modified_at) and a 64-bit hash `h` of the whole row: changes are found by comparing the `h`
+multisets of the last and this run (a join of integers, not of the rows' strings). A golden id
+is recomputed when one of its records was edited, inserted, deleted
 or lost its xref row, or when xref moved a record to or from it (merges, splits); golden ids
 left without records are deleted. The table's comment holds a hash of the rules, the entity
 definition and the engine version: when it differs (rules or entity changed), when any output
@@ -39,7 +41,7 @@ from sync_platform.engines.warehouse import connect, quote, table_exists
 
 _KEY = ["source_system", "source_table", "source_id"]
 # Bump when the output of the same inputs and rules changes: the next run rebuilds everything.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2  # 2: the state rows carry their hash `h`
 # Suffix of the input state table (`_recs`: a working table, left out of the published copy).
 STATE_SUFFIX = "_survivorship_recs"
 
@@ -192,9 +194,10 @@ def build_golden(warehouse: Path, entity: CanonicalEntity, rules: SurvivorshipRu
         fingerprint = ", ".join([f"s.{quote(f)}" for f in fields] + [deleted, f"{modified}::TIMESTAMP"])
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _sv_inputs AS
-            SELECT x.golden_id::VARCHAR AS golden_id, s.source_system, s.source_table, s.source_id,
-                   hash({fingerprint}) AS fingerprint
-            FROM {staged} s JOIN {xref} x USING (source_system, source_table, source_id)""")
+            SELECT *, hash(golden_id, source_system, source_table, source_id, fingerprint) AS h
+            FROM (SELECT x.golden_id::VARCHAR AS golden_id, s.source_system, s.source_table,
+                         s.source_id, hash({fingerprint}) AS fingerprint
+                  FROM {staged} s JOIN {xref} x USING (source_system, source_table, source_id))""")
         unresolved = con.execute(f"""
             SELECT count(*) FROM {staged} s ANTI JOIN {xref} x
             USING (source_system, source_table, source_id)""").fetchall()[0][0]
@@ -203,12 +206,19 @@ def build_golden(warehouse: Path, entity: CanonicalEntity, rules: SurvivorshipRu
         if reason:
             scope = ""
         else:
-            # records whose inputs or golden id differ from the last run, in either direction
+            # records whose inputs or golden id differ from the last run, in either direction:
+            # the row hashes held a different number of times by this and the last run
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE _sv_moved AS
+                SELECT coalesce(i.h, s.h) AS h
+                FROM (SELECT h, count(*) AS n FROM _sv_inputs GROUP BY h) i
+                FULL JOIN (SELECT h, count(*) AS n FROM {state} GROUP BY h) s ON s.h = i.h
+                WHERE i.n IS DISTINCT FROM s.n""")
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE _sv_changed AS
-                (SELECT * FROM _sv_inputs EXCEPT ALL SELECT * FROM {state})
+                SELECT * FROM _sv_inputs WHERE h IN (SELECT h FROM _sv_moved)
                 UNION ALL
-                (SELECT * FROM {state} EXCEPT ALL SELECT * FROM _sv_inputs)""")
+                SELECT * FROM {state} WHERE h IN (SELECT h FROM _sv_moved)""")
             # ... and, as a safety net, golden ids present in only one of inputs and output
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE _sv_affected AS

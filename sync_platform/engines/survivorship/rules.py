@@ -20,13 +20,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sync_platform import settings
 from sync_platform.engines.canonical import CanonicalEntity, load_entities
 from sync_platform.engines.catalog import CatalogError, load_catalog
-from sync_platform.engines.catalog.loader import validate_model
+from sync_platform.engines.catalog.loader import read_yaml, validate_model
 from sync_platform.engines.survivorship.custom import registered_rules
 
 RuleType = Literal["system_of_record", "source_priority", "most_recent", "most_complete",
@@ -162,10 +161,7 @@ def load_rules(mappings_dir: Path | None, entity: CanonicalEntity | str,
     file = folder / "survivorship" / f"{entity.entity}.yaml"
     if not file.exists():
         return default_rules(entity, system_of_record)
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CatalogError(file, [("", f"malformed YAML: {exc}")]) from None
+    raw = read_yaml(file)
     rules = validate_model(file, SurvivorshipRules, raw)
     problems = rules.check_against(entity, system_of_record)
     if problems:

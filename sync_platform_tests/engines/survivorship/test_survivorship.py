@@ -376,7 +376,7 @@ def test_missing_file_gives_most_recent_and_system_of_record_defaults(tmp_path):
      "unknown field"),
     ("fields:\n  is_deleted: {rule: most_recent}\n", "fields.is_deleted", "computed"),
     ("fields:\n  city: {rule: system_of_record}\n", "fields.city", "group"),
-    ("fields: [oops\n", "<top>", "malformed YAML"),
+    ("fields: [oops\n", "line", "malformed YAML"),  # the line and column of the problem
 ])
 def test_yaml_errors_name_file_and_field(tmp_path, body, where, message):
     shutil.copytree(MAPPINGS / "entities", tmp_path / "entities")
