@@ -171,12 +171,13 @@ _TEMPS = ("_cs_golden", "_cs_live", "_cs_work", "_cs_plan")
 
 
 def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: float,
-          allow_mass_delete: bool) -> dict[str, str]:
+          allow_mass_delete: bool, values: bool = True) -> dict[str, str]:
     """Decide, set-based, what happens to every record with something to send: temp table
     `_cs_plan` (golden_id, target_key, kind, operation or NULL, skip_reason, fields, attached,
     current, deferred, data_change), next to `_cs_work`, `_cs_golden` and `_cs_live`.
     Returns the target's landed columns and types. Counting (summarize_change_set) and building
-    the changes (build_change_set) both read this one plan."""
+    the changes (build_change_set) both read this one plan. Without `values` (counting) the
+    golden and live rows keep only what the decisions read, so no value is rendered."""
     recon = f"recon.{quote(t.name)}"
     live, live_cols = live_rows_sql(con, t)
     pk = normalized(t.primary_key[0])
@@ -186,12 +187,13 @@ def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: f
         SELECT golden_id, target_key, kind, list(field) FILTER (WHERE kind = 'field_mismatch') AS fields
         FROM {recon} WHERE pushable AND golden_id IS NOT NULL GROUP BY ALL""")
     # rendered again only for those (and for deletes), not for every golden record
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS SELECT * FROM "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS SELECT "
+                f"{'*' if values else 'golden_id, target_key, golden_deleted'} FROM "
                 f"({rendered_sql(con, t, live_cols, t.create_defaults)}) "
                 f"WHERE golden_deleted OR golden_id IN (SELECT golden_id FROM _cs_work)")
-    keep = [c for c in live_cols if c != pk]
+    keep = [c for c in live_cols if c != pk and (values or c in (ext, address))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_live AS SELECT CAST({quote(pk)} AS VARCHAR) "
-                f"AS target_key, {', '.join(quote(c) for c in keep)} FROM {live}")
+                f"AS target_key{''.join(', ' + quote(c) for c in keep)} FROM {live}")
     held = (f"(SELECT DISTINCT golden_id FROM golden.{quote(t.golden_table + '_xref')} "
             "WHERE review_status = 'held')")
     carried = [c.column for c in t.columns if c.carried] + ([ext] if ext else [])
@@ -284,7 +286,8 @@ def summarize_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable, *,
                          ) -> ChangeSummary:
     """What build_change_set would send, counted in SQL without building a single change (the
     reconciliation's gates and counts need only this; the push builds the changes)."""
-    _plan(con, t, max_delete_share=max_delete_share, allow_mass_delete=allow_mass_delete)
+    _plan(con, t, max_delete_share=max_delete_share, allow_mass_delete=allow_mass_delete,
+          values=False)
     ops = dict(con.execute("SELECT operation, count(*) FROM _cs_plan WHERE operation IS NOT NULL "
                            "GROUP BY 1").fetchall())
     deferred, data = con.execute(

@@ -24,6 +24,7 @@ import pyarrow as pa
 from sync_platform.engines.connectors.base import normalized
 from sync_platform.engines.push.changes import Change
 from sync_platform.engines.push.targets import Target
+from sync_platform.engines.reconcile.golden import alive
 from sync_platform.engines.warehouse import quote
 
 
@@ -46,12 +47,6 @@ def _column_types(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> di
     rows = con.execute("SELECT column_name, data_type FROM information_schema.columns "
                        "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchall()
     return dict(rows)
-
-
-def _deleted(types: dict[str, str], alias: str) -> str:
-    """Condition: the landed row `alias` is one the target deleted (the rule of
-    reconcile.golden.live_rows_sql, which leaves such rows out of the live copy)."""
-    return f"coalesce({alias}.is_deleted, false)" if types.get("is_deleted") == "BOOLEAN" else "false"
 
 
 def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: list[Change],
@@ -90,7 +85,7 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
     n_ext, n_pk = normalized(ext), normalized(pk)
     n_addr = normalized(address) if address else None
     raw = f"{quote(schema)}.{quote(table)}"
-    landed = f"(SELECT * FROM {raw} t WHERE NOT {_deleted(types, 't')})"  # live rows only
+    landed = f"(SELECT * FROM {raw} t WHERE {alive(types, 't')})"  # live rows only
     rows = [(c.key, c.golden_id, None, None) for c in pending]
     for c in pending:
         for f in target.spec(table).match_fields:
@@ -127,7 +122,7 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
                     f"JOIN golden.{quote(entity + '_xref')} x ON x.golden_id = m.gid "
                     "WHERE m.field IS NULL AND x.source_system = ? AND x.source_table = ?"
                     + (f" AND NOT EXISTS (SELECT 1 FROM {raw} t WHERE CAST(t.{quote(n_pk)} AS VARCHAR) "
-                       f"= x.source_id AND {_deleted(types, 't')})" if n_pk in columns else ""),
+                       f"= x.source_id AND NOT {alive(types, 't')})" if n_pk in columns else ""),
                     [target.system_name, table]).fetchall():
                 xref.setdefault(k, []).append((key, float(score or 0)))
     con.execute("DROP TABLE push_match_in")

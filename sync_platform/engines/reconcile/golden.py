@@ -127,12 +127,14 @@ def live_rows_sql(con: duckdb.DuckDBPyConnection, t: TargetTable) -> tuple[str, 
     cols = _columns(con, schema, t.table)
     if not cols:
         raise LookupError(f"{t.system}.{t.table} has not been landed yet (no {schema}.{t.table})")
-    return f"{quote(schema)}.{quote(t.table)} WHERE {_alive(cols)}", cols
+    return f"{quote(schema)}.{quote(t.table)} WHERE {alive(cols)}", cols
 
 
-def _alive(cols: dict[str, str]) -> str:
-    """Condition: a landed row the target has not deleted."""
-    return "coalesce(is_deleted, false) = false" if cols.get("is_deleted") == "BOOLEAN" else "true"
+def alive(cols: dict[str, str], alias: str = "") -> str:
+    """Condition: a landed row (`alias`, if given) the target has not deleted; `cols`: the
+    landed table's column types. The one rule of what counts as the target's live copy."""
+    column = f"{alias}.is_deleted" if alias else "is_deleted"
+    return f"coalesce({column}, false) = false" if cols.get("is_deleted") == "BOOLEAN" else "true"
 
 
 def _in_target(t: TargetTable, alias: str) -> str:
@@ -173,14 +175,14 @@ def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict
         # there).
         target_key = f"CAST({quote(pk)} AS VARCHAR)"
         by_ext = (f"LEFT JOIN (SELECT CAST({quote(ext)} AS VARCHAR) AS gid, "
-                  f"coalesce(min({target_key}) FILTER (WHERE {_alive(live_cols)}), "
-                  f"min({target_key})) AS k, min({target_key}) FILTER (WHERE {_alive(live_cols)} "
+                  f"coalesce(min({target_key}) FILTER (WHERE {alive(live_cols)}), "
+                  f"min({target_key})) AS k, min({target_key}) FILTER (WHERE {alive(live_cols)} "
                   f"AND {target_key} NOT IN (SELECT source_id FROM {xref} xl WHERE "
                   f"{_in_target(t, 'xl')} AND source_id IS NOT NULL)) AS unlinked "
                   f"FROM {live} WHERE {quote(ext)} IS NOT NULL GROUP BY 1) e ON e.gid = g.golden_id "
                   f"LEFT JOIN (SELECT x2.golden_id, min(x2.source_id) AS first_id, "
                   f"bool_or(l2.k IS NOT NULL) AS any_live FROM {xref} x2 LEFT JOIN "
-                  f"(SELECT {target_key} AS k FROM {live} WHERE {_alive(live_cols)}) l2 "
+                  f"(SELECT {target_key} AS k FROM {live} WHERE {alive(live_cols)}) l2 "
                   f"ON l2.k = x2.source_id WHERE {_in_target(t, 'x2')} "
                   f"GROUP BY 1) xs ON xs.golden_id = g.golden_id ")
         key = ("CASE WHEN x.source_id IS NULL THEN e.k WHEN NOT xs.any_live AND x.source_id = "
