@@ -8,6 +8,7 @@ shared company addresses) are listed in `id_shared`; they never count as identit
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import duckdb
@@ -25,6 +26,7 @@ GENERIC_EMAIL_DOMAINS = (
     "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "icloud.com",
     "live.com", "msn.com", "protonmail.com", "gmx.de", "web.de",
 )
+SHARED_RULES_VERSION = 1  # bump when _shared_sql decides differently: stored sets are recounted
 # legal forms (shared list, undotted: punctuation is stripped first) and two stopwords
 LEGAL_SUFFIXES = tuple(w for w in ORGANIZATION_SUFFIXES if "." not in w) + ("the", "and")
 NICKNAMES: dict[str, tuple[str, ...]] = {
@@ -222,29 +224,12 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
             SELECT * FROM {stored} WHERE rec_key NOT IN (SELECT rec_key FROM id_delta)""")
     else:
         con.execute("CREATE OR REPLACE TEMP VIEW id_all AS SELECT * FROM id_new")
-    roles = _sql_list(ROLE_LOCAL_PARTS)
-    name_person = "coalesce(fn_canon, '') || ' ' || coalesce(ln, '')"
-    name_any = "org" if entity == "customer" else name_person
     k = int(shared_min_names)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE id_shared AS
-        SELECT DISTINCT kind, value FROM (
-            SELECT 'email' AS kind, email AS value FROM id_all
-            WHERE email IS NOT NULL AND list_contains({roles}, regexp_replace(email_local,
-                  '[^a-z-]', '', 'g'))
-            UNION ALL
-            SELECT 'email', email FROM id_all WHERE email IS NOT NULL
-            GROUP BY email HAVING count(DISTINCT {name_any}) >= {k}
-            UNION ALL
-            SELECT 'phone', p FROM (SELECT phone AS p, {name_any} AS nm FROM id_all
-                                    UNION ALL SELECT phone2, {name_any} FROM id_all)
-            WHERE p IS NOT NULL GROUP BY p HAVING count(DISTINCT nm) >= {k}
-            UNION ALL
-            SELECT 'addr', addr || '|' || coalesce(postal, '') FROM id_all
-            WHERE addr IS NOT NULL
-            GROUP BY addr || '|' || coalesce(postal, '') HAVING count(DISTINCT {name_any}) >= {k}
-        )
-    """)
+    shared = f"golden.{entity}_shared"
+    if stored and _stored_label(con, shared) == shared_label(k):
+        _shared_incremental(con, entity, k, stored, shared)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE id_shared AS {_shared_sql(entity, k)}")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE id_recs AS
         SELECT r.*,
@@ -260,6 +245,71 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
         FROM id_all r
     """)
     return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
+
+
+def _shared_sql(entity: str, k: int, touched: str | None = None) -> str:
+    """The shared values (kind, value) among the records of `id_all`: role inboxes, and
+    emails, phones and addresses held by at least `k` distinct names. With `touched` (a table
+    of (kind, value)), only those values are looked at."""
+    roles = _sql_list(ROLE_LOCAL_PARTS)
+    name_person = "coalesce(fn_canon, '') || ' ' || coalesce(ln, '')"
+    name_any = "org" if entity == "customer" else name_person
+    addr = "addr || '|' || coalesce(postal, '')"
+
+    def only(kind: str, value: str) -> str:
+        return f" AND {value} IN (SELECT value FROM {touched} WHERE kind = '{kind}')" if touched else ""
+
+    return f"""
+        SELECT DISTINCT kind, value FROM (
+            SELECT 'email' AS kind, email AS value FROM id_all
+            WHERE email IS NOT NULL AND list_contains({roles}, regexp_replace(email_local,
+                  '[^a-z-]', '', 'g')){only('email', 'email')}
+            UNION ALL
+            SELECT 'email', email FROM id_all WHERE email IS NOT NULL{only('email', 'email')}
+            GROUP BY email HAVING count(DISTINCT {name_any}) >= {k}
+            UNION ALL
+            SELECT 'phone', p FROM (SELECT phone AS p, {name_any} AS nm FROM id_all
+                                    UNION ALL SELECT phone2, {name_any} FROM id_all)
+            WHERE p IS NOT NULL{only('phone', 'p')} GROUP BY p HAVING count(DISTINCT nm) >= {k}
+            UNION ALL
+            SELECT 'addr', {addr} FROM id_all
+            WHERE addr IS NOT NULL{only('addr', addr)}
+            GROUP BY {addr} HAVING count(DISTINCT {name_any}) >= {k}
+        )"""
+
+
+def _stored_label(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    schema, name = table.split(".")
+    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND schema_name = ? AND table_name = ?", [schema, name]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def shared_label(k: int) -> str:
+    """What `golden.<entity>_shared` is labelled with: the rules its values were decided by
+    (a stored set decided otherwise is counted again in full)."""
+    rules = hashlib.sha256(repr((SHARED_RULES_VERSION, ROLE_LOCAL_PARTS)).encode()).hexdigest()[:12]
+    return f"shared_min_names={int(k)} rules={rules}"
+
+
+def _shared_incremental(con: duckdb.DuckDBPyConnection, entity: str, k: int, stored: str,
+                        shared: str) -> None:
+    """`id_shared` from the last run's shared values: a value's status can only move when a
+    record holding it was added, changed or removed, so only the values of those records (old
+    and new) are counted again; the others keep their stored status."""
+    addr = "addr || '|' || coalesce(postal, '')"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_touched_values AS
+        WITH r AS (SELECT email, phone, phone2, addr, postal FROM id_new
+                   UNION ALL SELECT email, phone, phone2, addr, postal FROM {stored}
+                   WHERE rec_key IN (SELECT rec_key FROM id_delta))
+        SELECT DISTINCT kind, value FROM (
+            SELECT 'email' AS kind, email AS value FROM r UNION ALL SELECT 'phone', phone FROM r
+            UNION ALL SELECT 'phone', phone2 FROM r
+            UNION ALL SELECT 'addr', {addr} FROM r WHERE addr IS NOT NULL)
+        WHERE value IS NOT NULL""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_shared AS
+        SELECT kind, value FROM {shared} ANTI JOIN id_touched_values USING (kind, value)
+        UNION {_shared_sql(entity, k, "id_touched_values")}""")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, entity: str) -> set[str]:

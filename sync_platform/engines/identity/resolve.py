@@ -41,7 +41,8 @@ from sync_platform.engines.identity.comparisons import (
 from sync_platform.engines.identity.config import MatchConfig, ResolutionResult
 from sync_platform.engines.identity.decisions import MatchDecisions, load_decisions
 from sync_platform.engines.identity.ids import assign_ids
-from sync_platform.engines.identity.prepare import prepare
+from sync_platform.engines.identity.prepare import prepare, shared_label
+from sync_platform.engines.transforms.sql import literal
 from sync_platform.engines.warehouse import table_exists
 
 
@@ -278,6 +279,10 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
         _apply_decisions(con)
         flagged = cluster(con, "id_pairs_rid", config, cannot_links="id_cannot",
                           nodes="id_affected")
+        # every stored table moves together (the next incremental run starts from all of
+        # them: a half-written state would make it miss changes); closing without COMMIT
+        # rolls back
+        con.execute("BEGIN TRANSACTION")
         result = _write_outputs(con, name, config, now, flagged, incremental)
         # the stored pairs keep their scores; decisions are re-applied on every run
         if incremental:
@@ -300,11 +305,13 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
             con.execute(f"CREATE OR REPLACE TABLE golden.{name}_recs AS {core}")
             con.execute(f"CREATE OR REPLACE TABLE golden.{name}_keys AS SELECT * FROM id_allkeys")
         con.execute(f"CREATE OR REPLACE TABLE golden.{name}_shared AS SELECT * FROM id_shared")
+        con.execute(f"COMMENT ON TABLE golden.{name}_shared IS {literal(shared_label(config.shared_min_names))}")
         con.execute(f"CREATE OR REPLACE TABLE golden.{name}_skipped_blocks "
                     "(kind VARCHAR, key VARCHAR, n BIGINT)")
         if skipped:
             con.execute(f"INSERT INTO golden.{name}_skipped_blocks "
                         "SELECT kind, key, n FROM id_skipped_blocks ORDER BY n DESC, kind, key")
+        con.execute("COMMIT")
     finally:
         con.close()
     return ResolutionResult(

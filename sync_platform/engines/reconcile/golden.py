@@ -40,9 +40,7 @@ which rows a run compares. Here the kinds are settled before diffing, for every 
 column: declared, else by the column types, else detected on the SAMPLE_ROWS rows of each side
 with the smallest key hash; they are passed to `diff_relations` explicitly (full and
 incremental alike) and are part of the fingerprint: a run whose sample gives other kinds than
-the state's is full. A sample whose rows and column types equal the last run's takes the
-state's kinds without detecting again (detection is a fixed cost of every run). The session
-time zone is set to UTC first (date and phone comparisons need it).
+the state's is full. The session time zone is set to UTC first (date and phone comparisons need it).
 """
 
 from __future__ import annotations
@@ -70,7 +68,6 @@ STATE_VERSION = 1  # part of the fingerprint: a change of what the state means f
 STATE_META_COLUMNS = ("parts VARCHAR", "recon_rows BIGINT", "recon_columns VARCHAR",
                       "updated_at TIMESTAMPTZ")
 ROW_HASH = "_recon_row_hash"
-KINDS_READ = "kinds_read"  # what the last kind detection read (kept in the state, not compared)
 WORK_TABLES = ("_recon_golden", "_recon_live", "_recon_gchg", "_recon_lchg", "_recon_keys",
                "_recon_gids", "_recon_left", "_recon_right")
 DDL = f"""
@@ -233,18 +230,15 @@ def _load_state(con: duckdb.DuckDBPyConnection, t: TargetTable) -> _State | None
         return None
 
 
-def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable, columns: list[str],
-                    state: _State | None) -> tuple[dict[str, str], str]:
+def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable,
+                    columns: list[str]) -> dict[str, str]:
     """The comparison kind of every compared column: declared (TargetColumn.kind), else settled
     by the two sides' column types, else detected on a deterministic sample: the SAMPLE_ROWS
     rows of each side with the smallest hash of their key (not the first rows, not the
-    differing values, as `diff_relations` would take: both depend on more than the data).
-    Also returns what the detection read (the sample's row hashes and the column types): when
-    the last run's state read the same, its kinds are taken instead of detecting them again."""
+    differing values, as `diff_relations` would take: both depend on more than the data)."""
     kinds = {c.column: c.kind for c in t.columns if c.kind and c.column in columns}
     left, right = dict(_table_columns(con, "_recon_golden")), dict(_table_columns(con, "_recon_live"))
     rest = [Column(c, c, left[c], right[c]) for c in columns if c not in kinds]
-    read = ""
     if any(not kind_for_type(c.left_type) and not kind_for_type(c.right_type) for c in rest):
         con.execute("CREATE OR REPLACE TEMP TABLE _recon_sample_l AS SELECT * FROM _recon_golden "
                     "WHERE target_key IS NOT NULL ORDER BY hash(golden_id, target_key), golden_id, "
@@ -252,22 +246,13 @@ def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable, columns: lis
         con.execute("CREATE OR REPLACE TEMP TABLE _recon_sample_r AS SELECT * FROM _recon_live "
                     f"ORDER BY hash(target_key), target_key, {ROW_HASH} LIMIT {SAMPLE_ROWS}")
         try:
-            sums = con.execute(
-                f"SELECT (SELECT sum(hash(golden_id, target_key, {ROW_HASH})) FROM _recon_sample_l), "
-                f"(SELECT sum(hash(target_key, {ROW_HASH})) FROM _recon_sample_r)").fetchall()[0]
-            read = json.dumps([str(sums[0]), str(sums[1]), [[c.left, c.left_type, c.right_type]
-                                                            for c in rest]])
-            cached = state.parts.get("kinds") if state and state.parts.get(KINDS_READ) == read else None
-            if cached and all(c.left in cached for c in rest):
-                kinds.update({c.left: cached[c.left] for c in rest})
-            else:
-                kinds.update(infer_kinds(con, "_recon_sample_l", "_recon_sample_r", rest,
-                                         sample_rows=SAMPLE_ROWS))
+            kinds.update(infer_kinds(con, "_recon_sample_l", "_recon_sample_r", rest,
+                                     sample_rows=SAMPLE_ROWS))
         finally:
             con.execute("DROP TABLE IF EXISTS _recon_sample_l; DROP TABLE IF EXISTS _recon_sample_r")
     elif rest:
         kinds.update(infer_kinds(con, "_recon_golden", "_recon_live", rest))  # types only
-    return {c: kinds[c] for c in columns}, read
+    return {c: kinds[c] for c in columns}
 
 
 def _changed_rows(con: duckdb.DuckDBPyConnection, out: str, new: str, old: str,
@@ -379,7 +364,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
     con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_live AS SELECT r.*, hash({hashed}) "
                 f"AS {ROW_HASH} FROM ({live_select}) r")
     state = None if full else _load_state(con, t)
-    kinds, kinds_read = _detected_kinds(con, t, columns, state)
+    kinds = _detected_kinds(con, t, columns)
     parts = {
         "version": STATE_VERSION, "duckdb": duckdb.__version__,  # its hash() makes the state
         "rendered_sql": rendered, "live_sql": live_select,
@@ -401,7 +386,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
         reason = f"{out} is missing"
     elif recon_columns != state.recon_columns or [c[0] for c in recon_columns] != list(RECON_COLUMNS):
         reason = f"the columns of {out} changed"
-    elif (changed := sorted(k for k in (parts.keys() | state.parts.keys()) - {KINDS_READ}
+    elif (changed := sorted(k for k in parts.keys() | state.parts.keys()
                             if parts.get(k) != state.parts.get(k))):
         reason = f"fingerprint changed: {', '.join(changed)}"
     elif con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0] != state.recon_rows:
@@ -431,7 +416,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
         recon_rows = con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0]
         con.execute(f"CREATE OR REPLACE TABLE {meta} ({', '.join(STATE_META_COLUMNS)})")
         con.execute(f"INSERT INTO {meta} VALUES (?, ?, ?, now())",
-                    [json.dumps({**parts, KINDS_READ: kinds_read}), recon_rows,
+                    [json.dumps(parts), recon_rows,
                      json.dumps([[n, ty] for n, ty in _columns(con, SCHEMA, t.name).items()])])
         con.execute("COMMIT")
         began = False

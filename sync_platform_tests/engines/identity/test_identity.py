@@ -412,3 +412,51 @@ def test_incremental_rounds_with_blocks_crossing_the_size_limit(tmp_path: Path) 
     finally:
         con.close()
     assert skipped > 0
+
+
+def _shared(path: Path) -> set[tuple[str, str]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return set(con.execute("SELECT kind, value FROM golden.contact_shared").fetchall())
+    finally:
+        con.close()
+
+
+def test_shared_values_kept_incrementally_equal_a_full_count(tmp_path: Path) -> None:
+    """Incremental runs count again only the values of changed records: a phone reaching three
+    distinct names becomes shared, losing one makes it personal again, a role inbox stays
+    shared, and after every round the set equals a full rebuild's."""
+    rows, _ = people_rows(seed=4, n_people=60)
+    inc = tmp_path / "inc.duckdb"
+    write_staged(inc, "contact", rows + HARD_CASES)
+    resolve(inc, CONTACT)
+    phone = "+14155550777"
+    rounds = [
+        [f"""INSERT INTO staged.contact (first_name, last_name, email, phone, company_name,
+                 postal_code, is_deleted, source_system, source_table, source_id, row_hash)
+             VALUES ('Ann', 'Alpha', 'ann@a.io', '{phone}', 'A', '1', FALSE, 'crm', 'contacts',
+                     'S1', 's1'),
+                    ('Bob', 'Beta', 'bob@b.io', '{phone}', 'B', '2', FALSE, 'crm', 'contacts',
+                     'S2', 's2'),
+                    ('Cy', 'Gamma', 'sales@c.io', '{phone}', 'C', '3', FALSE, 'crm', 'contacts',
+                     'S3', 's3')"""],
+        ["DELETE FROM staged.contact WHERE source_id = 'S1'"],
+        [f"UPDATE staged.contact SET phone = '{phone}', row_hash = 'e' WHERE source_id = 'S1' "
+         "OR source_id = (SELECT min(source_id) FROM staged.contact WHERE source_id LIKE 'C%')"],
+    ]
+    expected_phone_shared = [True, False, True]
+    for statements, phone_shared in zip(rounds, expected_phone_shared, strict=True):
+        con = duckdb.connect(str(inc))
+        try:
+            for statement in statements:
+                con.execute(statement)
+        finally:
+            con.close()
+        assert resolve(inc, CONTACT).mode == "incremental"
+        full = tmp_path / "full.duckdb"
+        shutil.copyfile(inc, full)
+        assert resolve(full, CONTACT, full_rebuild=True).mode == "full"
+        assert _shared(inc) == _shared(full)
+        assert (("phone", phone[-10:]) in _shared(inc)) is phone_shared
+        assert ("email", "sales@c.io") in _shared(inc)
+        assert xref_clusters(inc, "contact") == xref_clusters(full, "contact")
