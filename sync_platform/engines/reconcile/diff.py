@@ -8,7 +8,10 @@
    the counts reveal a duplicate key it falls back to the aggregate. Each side is hashed once;
    the NULL-key groups take one more read of the keys, only when the row counts show some.
    Rows identical as stored never leave this step.
-2. Pairs: the candidate keys present once on each side are joined back to both relations.
+2. Pairs: the candidate keys present once on each side are joined back to the relations. The
+   join's candidates carry their left row's values (kept per key by the same aggregate that
+   counts the rows), so then only the right relation is read again; the aggregate's are joined
+   back to both.
 3. Differences: per pair, the columns that differ under the strictness (normal forms computed
    only where the stored values differ) are unpivoted into one row per field.
 
@@ -194,10 +197,14 @@ def diff_relations(con: duckdb.DuckDBPyConnection, left_sql: str, right_sql: str
         return ", ".join(f"{key_expr(lk, rk, side)} AS {k}"
                          for lk, rk, k in zip(left_keys, right_keys, ks, strict=True))
 
-    def hashed(relation: str, side: str) -> str:
+    def values(side: str) -> str:  # the compared columns as c0, c1, ...
+        return "".join(f", {col_expr(c, side)} AS c{i}" for i, c in enumerate(pairs))
+
+    def hashed(relation: str, side: str, with_values: bool = False) -> str:
         row_hash = f"hash({', '.join(col_expr(c, side) for c in pairs)})" if pairs else "0"
         weight = 1 if side == "l" else RIGHT_ROW
-        return f"SELECT {side_keys(side)}, {row_hash} AS h, {weight}::BIGINT AS w FROM {relation}"
+        return (f"SELECT {side_keys(side)}, {row_hash} AS h, {weight}::BIGINT AS w"
+                f"{values(side) if with_values else ''} FROM {relation}")
 
     def weighted(relation: str, side: str) -> str:  # keys and weight only (no hash)
         weight = 1 if side == "l" else RIGHT_ROW
@@ -212,24 +219,26 @@ def diff_relations(con: duckdb.DuckDBPyConnection, left_sql: str, right_sql: str
             f"SELECT count(*), count(*) FILTER (WHERE NOT ({any_null})) "
             f"FROM (SELECT {side_keys('r')} FROM {right})").fetchall()
         (rows_left, keyed_left), (rows_right, keyed_right) = counts
-        sides = (hashed(left, "l"), hashed(right, "r"))
         null_keys = None
         if (keyed_left, keyed_right) != (rows_left, rows_right):
             null_keys = (weighted(left, "l"), weighted(right, "r"))
-        if rows_left + rows_right <= EXACT_AGGREGATE_ROWS or not _joined_candidates(
-                con, cand, ks, sides, (keyed_left, keyed_right), null_keys):
-            _aggregated_candidates(con, cand, ks, sides)
-        side_cols = {s: ", ".join(f"{col_expr(c, s)} AS c{i}" for i, c in enumerate(pairs))
-                     for s in ("l", "r")}
-        value_cols = ", ".join(f"l.c{i} AS l{i}, r.c{i} AS r{i}" for i in range(len(pairs)))
+        # the join's candidates carry the left values (l0, l1, ...): only the right is read again
+        carried = rows_left + rows_right > EXACT_AGGREGATE_ROWS and _joined_candidates(
+            con, cand, ks, (hashed(left, "l", True), hashed(right, "r")),
+            (keyed_left, keyed_right), null_keys, len(pairs))
+        if not carried:
+            _aggregated_candidates(con, cand, ks, (hashed(left, "l"), hashed(right, "r")))
+
+        def joined(side: str) -> str:
+            relation = left if side == "l" else right
+            return (f"JOIN (SELECT {side_keys(side)}{values(side)} FROM {relation}) {side} "
+                    f"ON {' AND '.join(f'{side}.{k} = c.{k}' for k in ks)}")
+
+        value_cols = "".join(f", {f'c.l{i}' if carried else f'l.c{i}'} AS l{i}, r.c{i} AS r{i}"
+                             for i in range(len(pairs)))
         con.execute(
             f"CREATE TEMP TABLE {pair_table} AS SELECT {', '.join('c.' + k for k in ks)}"
-            + (f", {value_cols}" if pairs else "")
-            + f" FROM {cand} c "
-            f"JOIN (SELECT {side_keys('l')}{', ' + side_cols['l'] if pairs else ''} FROM {left}) l "
-            f"ON {' AND '.join(f'l.{k} = c.{k}' for k in ks)} "
-            f"JOIN (SELECT {side_keys('r')}{', ' + side_cols['r'] if pairs else ''} FROM {right}) r "
-            f"ON {' AND '.join(f'r.{k} = c.{k}' for k in ks)} "
+            f"{value_cols} FROM {cand} c {'' if carried else joined('l')} {joined('r')} "
             f"WHERE c.nl = 1 AND c.nr = 1")
         types = [(c.left_type, c.left_type) if c.left_type == c.right_type else ("VARCHAR", "VARCHAR")
                  for c in pairs]
@@ -309,22 +318,26 @@ def register_udfs_once(con: duckdb.DuckDBPyConnection) -> None:
 
 def _joined_candidates(con: duckdb.DuckDBPyConnection, cand: str, ks: list[str],
                        sides: tuple[str, str], keyed: tuple[int, int],
-                       null_keys: tuple[str, str] | None) -> bool:
+                       null_keys: tuple[str, str] | None, carried: int) -> bool:
     """Candidates from a full outer join on key (non-NULL keys) of (key, hash) rows, grouped
     with every pair of equal rows in one group: cheaper than a per-key aggregate on large
     tables. Duplicate keys are detected exactly: a key repeated among the candidates, or a
     side whose rows come out of the join more often than it has rows (a matched key
     duplicated on the other side). Then the candidates are dropped and False returned (the
     caller falls back to the aggregate); else the NULL-key groups (`null_keys`: the sides' keys
-    and weights, None when no key has a NULL part) are added and True returned."""
+    and weights, None when no key has a NULL part) are added and True returned. The left side
+    also has `carried` value columns c0, c1, ...: a candidate keeps its left row's values as
+    l0, l1, ... (NULL where no left row), so the pairs need not read the left side again."""
     keys = ", ".join(ks)
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in ks)
     picked = ", ".join(f"CASE WHEN l.h IS DISTINCT FROM r.h THEN coalesce(l.{k}, r.{k}) END AS {k}"
                        for k in ks)
     on = " AND ".join(f"l.{k} = r.{k}" for k in ks)
+    passed = "".join(f", l.c{i} AS l{i}" for i in range(carried))
+    kept = "".join(f", first(l{i}) AS l{i}" for i in range(carried))  # a candidate's one row
     con.execute(
         f"CREATE TEMP TABLE {cand} AS SELECT {keys}, count(lw)::BIGINT AS nl, "
-        f"count(rw)::BIGINT AS nr FROM (SELECT {picked}, l.w AS lw, r.w AS rw "
+        f"count(rw)::BIGINT AS nr{kept} FROM (SELECT {picked}, l.w AS lw, r.w AS rw{passed} "
         f"FROM (SELECT * FROM ({sides[0]}) WHERE {not_null}) l FULL OUTER JOIN "
         f"(SELECT * FROM ({sides[1]}) WHERE {not_null}) r ON {on}) GROUP BY {keys}")
     equal, differing = "k0 IS NULL", "k0 IS NOT NULL"  # candidate keys are never NULL here
@@ -341,8 +354,8 @@ def _joined_candidates(con: duckdb.DuckDBPyConnection, cand: str, ks: list[str],
     if null_keys is not None:
         any_null = " OR ".join(f"{k} IS NULL" for k in ks)
         con.execute(
-            f"INSERT INTO {cand} SELECT {keys}, count(*) FILTER (WHERE w = 1), "
-            f"count(*) FILTER (WHERE w = {RIGHT_ROW}) FROM ({null_keys[0]} UNION ALL "
+            f"INSERT INTO {cand} BY NAME SELECT {keys}, count(*) FILTER (WHERE w = 1) AS nl, "
+            f"count(*) FILTER (WHERE w = {RIGHT_ROW}) AS nr FROM ({null_keys[0]} UNION ALL "
             f"{null_keys[1]}) WHERE {any_null} GROUP BY {keys}")
     return True
 

@@ -4,6 +4,7 @@ strictness, composite/duplicate/NULL keys, unicode, hostile names and the writte
 from __future__ import annotations
 
 import csv
+import random
 import unicodedata
 from pathlib import Path
 
@@ -357,3 +358,34 @@ def test_sample_kinds_match_the_profiler(con):
                 for p in profile_relation(con, "s", "diff", "s")}
     assert _semantic_kinds(con, "s") == expected
     assert expected["l:email"] == "email" and expected["l:empty"] is None
+
+
+def test_join_and_aggregate_candidates_agree(con, monkeypatch):
+    """Both ways of finding candidates give the same differences and counts on random tables
+    with duplicate and NULL keys, NULL values and a column typed differently on each side (the
+    join's candidates carry the left values, the aggregate's are joined back)."""
+    rng = random.Random(5)
+    texts = ["a", " a", "A", "x@y.com", "X@Y.COM ", "+1 555 1234", "5551234", "1.0", "1", None]
+    for case in range(18):
+        rows = [(rng.choice([None, *range(8)]), rng.choice(["p", "q", None]), rng.choice(texts),
+                 rng.choice([1, 2, None])) for _ in range(rng.randint(0, 20))]
+        other = [r if rng.random() < 0.6 else (r[0], r[1], rng.choice(texts), rng.choice([1, 3]))
+                 for r in rows if rng.random() < 0.8]
+        other += [(rng.choice([None, *range(10)]), "p", rng.choice(texts), 2)
+                  for _ in range(rng.randint(0, 4))]
+        con.execute("CREATE OR REPLACE TABLE a (id INTEGER, k2 VARCHAR, v VARCHAR, n INTEGER)")
+        con.execute(f"CREATE OR REPLACE TABLE b (id INTEGER, k2 VARCHAR, v VARCHAR, "
+                    f"n {'VARCHAR' if case % 2 else 'INTEGER'})")
+        for table, values in (("a", rows), ("b", other)):
+            if values:
+                con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", values)
+        key = "id" if case % 3 else ["id", "k2"]
+        strictness = ("exact", "normalized", "loose")[case % 3]
+        found = []
+        for threshold in (10**9, 0):  # aggregate, then join
+            monkeypatch.setattr(diff_module, "EXACT_AGGREGATE_ROWS", threshold)
+            result = diff_relations(con, "a", "b", key, strictness=strictness)
+            counts = {k: v for k, v in vars(result).items() if k not in ("table", "seconds")}
+            found.append((sorted(con.execute(f"SELECT * FROM {result.table}").fetchall(), key=repr),
+                          counts))
+        assert found[0] == found[1], (case, rows, other)
