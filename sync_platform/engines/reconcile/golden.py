@@ -232,11 +232,14 @@ def _load_state(con: duckdb.DuckDBPyConnection, t: TargetTable) -> _State | None
 
 def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable,
                     columns: list[str]) -> dict[str, str]:
-    """The comparison kind of every compared column: declared (TargetColumn.kind), else settled
+    """The comparison kind of every compared column: declared (TargetColumn.kind, from the
+    canonical field's type; the external id column holds golden ids: text), else settled
     by the two sides' column types, else detected on a deterministic sample: the SAMPLE_ROWS
     rows of each side with the smallest hash of their key (not the first rows, not the
     differing values, as `diff_relations` would take: both depend on more than the data)."""
     kinds = {c.column: c.kind for c in t.columns if c.kind and c.column in columns}
+    if t.external_id_field in columns and t.external_id_field not in kinds:
+        kinds[t.external_id_field] = "text"  # it holds golden ids
     left, right = dict(_table_columns(con, "_recon_golden")), dict(_table_columns(con, "_recon_live"))
     rest = [Column(c, c, left[c], right[c]) for c in columns if c not in kinds]
     if any(not kind_for_type(c.left_type) and not kind_for_type(c.right_type) for c in rest):

@@ -49,7 +49,7 @@ class TargetColumn:
     fields: list[str]  # canonical fields it is made of
     owner: str | None  # system name, GOLDEN, or None (no single owner: survivorship decides)
     carried: bool  # a flow delivers it to this target
-    kind: str | None  # comparison kind (None: inferred)
+    kind: str | None  # comparison kind from the canonical field (None: detected from the data)
     pii: bool = False
 
 
@@ -246,6 +246,8 @@ def target_plan(catalog: Catalog, mappings_dir: Path | str | None = None,
                     kind = KIND_OF_TYPE.get(typed[0].type) if len(typed) == 1 else None
                     if len(typed) == 1 and typed[0].semantic_type is not None:
                         kind = KIND_OF_TYPE.get(str(typed[0].semantic_type), kind)
+                    if kind is None and len(typed) == 1 and typed[0].type == "string":
+                        kind = "text"  # the canonical model says: plain text (names, codes, ...)
                     columns.append(TargetColumn(col.column, col.fields, owner, carried, kind,
                                                 pii=any(f.pii for f in typed)))
                 plan.targets.append(TargetTable(
