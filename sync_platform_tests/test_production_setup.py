@@ -389,3 +389,20 @@ def test_daemon_and_webserver_start_commands_run_queued_landings_on_postgres(
     assert stored == 2
     assert {'["raw_hr", "employees"]', '["raw_payroll", "employees"]'} <= keys
     assert {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR", "ASSET"} <= heartbeats
+
+
+def test_every_job_starts_its_steps_from_a_forkserver(mappings_dir):
+    """Runs launched by the daemon (jobs, schedules, sensors, automation) start their steps from
+    one forkserver that imported the code location, not a fresh interpreter per step. The
+    daemon test above runs real landings through it."""
+    from dagster import RepositoryDefinition
+
+    from sync_platform.defs import EXECUTOR, build_definitions
+
+    defs = build_definitions(mappings_dir)
+    repo: RepositoryDefinition = defs.get_repository_def()
+    jobs = [job for job in repo.get_all_jobs() if not job.name.startswith("__ASSET_JOB")]
+    assert {"land_all", "understand", "resolve", "reconcile", "push_all", "sync"} <= {j.name for j in jobs}
+    for job in repo.get_all_jobs():  # the implicit asset jobs (automation, UI launches) too
+        assert job.executor_def.name == EXECUTOR.name, job.name
+    assert EXECUTOR.name == "multiprocess_forkserver"
