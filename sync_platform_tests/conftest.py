@@ -18,6 +18,15 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_SIZE = 200
 
 
+def execute_sql(warehouse: Path | str, *statements: str) -> None:
+    """Run SQL statements on a DuckDB file (tests edit warehouses between runs with it)."""
+    from sync_platform.engines.warehouse import connect
+
+    with connect(warehouse) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
 def handwritten_mappings(folder: Path) -> Path:
     """Copy the hand-written parts of mappings/ (systems, entities, seed knowledge) to `folder`:
     tests start with no generated mappings and no decisions."""

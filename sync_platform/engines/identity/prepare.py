@@ -15,6 +15,7 @@ import duckdb
 
 from sync_platform.engines.canonical.organizations import LEGAL_SUFFIXES as ORGANIZATION_SUFFIXES
 from sync_platform.engines.transforms.steps import domain_from_url_sql
+from sync_platform.engines.warehouse import table_comment
 
 ROLE_LOCAL_PARTS = (
     "ap", "ar", "accounts", "accounting", "accountspayable", "admin", "billing", "contact",
@@ -26,6 +27,7 @@ GENERIC_EMAIL_DOMAINS = (
     "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "icloud.com",
     "live.com", "msn.com", "protonmail.com", "gmx.de", "web.de",
 )
+ADDR_KEY = "addr || '|' || coalesce(postal, '')"  # an address as shared values list it
 SHARED_RULES_VERSION = 1  # bump when _shared_sql decides differently: stored sets are recounted
 # legal forms (shared list, undotted: punctuation is stripped first) and two stopwords
 LEGAL_SUFFIXES = tuple(w for w in ORGANIZATION_SUFFIXES if "." not in w) + ("the", "and")
@@ -225,12 +227,11 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
     else:
         con.execute("CREATE OR REPLACE TEMP VIEW id_all AS SELECT * FROM id_new")
     k = int(shared_min_names)
-    shared = f"golden.{entity}_shared"
-    if stored and _stored_label(con, shared) == shared_label(k):
-        _shared_incremental(con, entity, k, stored, shared)
+    if stored and table_comment(con, "golden", f"{entity}_shared") == shared_label(k):
+        _shared_incremental(con, entity, k, stored, f"golden.{entity}_shared")
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE id_shared AS {_shared_sql(entity, k)}")
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE id_recs AS
         SELECT r.*,
             coalesce(r.email IN (SELECT value FROM id_shared WHERE kind = 'email'), FALSE)
@@ -240,8 +241,8 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
                          CASE WHEN r.phone2 NOT IN (SELECT value FROM id_shared
                                                      WHERE kind = 'phone') THEN r.phone2 END],
                         lambda p: p IS NOT NULL) AS phones,
-            coalesce(r.addr || '|' || coalesce(r.postal, '') IN
-                     (SELECT value FROM id_shared WHERE kind = 'addr'), FALSE) AS addr_sh
+            coalesce({ADDR_KEY} IN (SELECT value FROM id_shared WHERE kind = 'addr'), FALSE)
+                AS addr_sh
         FROM id_all r
     """)
     return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
@@ -254,7 +255,6 @@ def _shared_sql(entity: str, k: int, touched: str | None = None) -> str:
     roles = _sql_list(ROLE_LOCAL_PARTS)
     name_person = "coalesce(fn_canon, '') || ' ' || coalesce(ln, '')"
     name_any = "org" if entity == "customer" else name_person
-    addr = "addr || '|' || coalesce(postal, '')"
 
     def only(kind: str, value: str) -> str:
         return f" AND {value} IN (SELECT value FROM {touched} WHERE kind = '{kind}')" if touched else ""
@@ -272,17 +272,10 @@ def _shared_sql(entity: str, k: int, touched: str | None = None) -> str:
                                     UNION ALL SELECT phone2, {name_any} FROM id_all)
             WHERE p IS NOT NULL{only('phone', 'p')} GROUP BY p HAVING count(DISTINCT nm) >= {k}
             UNION ALL
-            SELECT 'addr', {addr} FROM id_all
-            WHERE addr IS NOT NULL{only('addr', addr)}
-            GROUP BY {addr} HAVING count(DISTINCT {name_any}) >= {k}
+            SELECT 'addr', {ADDR_KEY} FROM id_all
+            WHERE addr IS NOT NULL{only('addr', ADDR_KEY)}
+            GROUP BY {ADDR_KEY} HAVING count(DISTINCT {name_any}) >= {k}
         )"""
-
-
-def _stored_label(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    schema, name = table.split(".")
-    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
-                       "AND schema_name = ? AND table_name = ?", [schema, name]).fetchall()
-    return rows[0][0] if rows else None
 
 
 def shared_label(k: int) -> str:
@@ -297,7 +290,6 @@ def _shared_incremental(con: duckdb.DuckDBPyConnection, entity: str, k: int, sto
     """`id_shared` from the last run's shared values: a value's status can only move when a
     record holding it was added, changed or removed, so only the values of those records (old
     and new) are counted again; the others keep their stored status."""
-    addr = "addr || '|' || coalesce(postal, '')"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_touched_values AS
         WITH r AS (SELECT email, phone, phone2, addr, postal FROM id_new
                    UNION ALL SELECT email, phone, phone2, addr, postal FROM {stored}
@@ -305,7 +297,7 @@ def _shared_incremental(con: duckdb.DuckDBPyConnection, entity: str, k: int, sto
         SELECT DISTINCT kind, value FROM (
             SELECT 'email' AS kind, email AS value FROM r UNION ALL SELECT 'phone', phone FROM r
             UNION ALL SELECT 'phone', phone2 FROM r
-            UNION ALL SELECT 'addr', {addr} FROM r WHERE addr IS NOT NULL)
+            UNION ALL SELECT 'addr', {ADDR_KEY} FROM r WHERE addr IS NOT NULL)
         WHERE value IS NOT NULL""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_shared AS
         SELECT kind, value FROM {shared} ANTI JOIN id_touched_values USING (kind, value)

@@ -25,7 +25,7 @@ from sync_platform.engines.connectors.base import normalized
 from sync_platform.engines.push.changes import Change
 from sync_platform.engines.push.targets import Target
 from sync_platform.engines.reconcile.golden import alive
-from sync_platform.engines.warehouse import quote
+from sync_platform.engines.warehouse import column_types, quote
 
 
 @dataclass
@@ -37,16 +37,6 @@ class Decision:
     review: str | None = None
     candidates: list[dict[str, Any]] = field(default_factory=list)
     matched_by: str | None = None
-
-
-def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    return set(_column_types(con, schema, table))
-
-
-def _column_types(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
-    rows = con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                       "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchall()
-    return dict(rows)
 
 
 def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: list[Change],
@@ -80,7 +70,7 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
     if not pending:
         return out
     schema = f"raw_{target.system_name}"
-    types = _column_types(con, schema, table)
+    types = column_types(con, schema, table)
     columns = set(types)
     n_ext, n_pk = normalized(ext), normalized(pk)
     n_addr = normalized(address) if address else None
@@ -116,7 +106,7 @@ def decide(con: duckdb.DuckDBPyConnection, target: Target, table: str, changes: 
     xref: dict[str, list[tuple]] = {}
     entity_tables = {(c.entity) for c in pending}
     for entity in entity_tables:
-        if _table_columns(con, "golden", f"{entity}_xref"):
+        if column_types(con, "golden", f"{entity}_xref"):
             for k, key, score in con.execute(
                     f"SELECT m.k, x.source_id, x.match_score FROM push_match_in m "
                     f"JOIN golden.{quote(entity + '_xref')} x ON x.golden_id = m.gid "

@@ -56,7 +56,7 @@ from sync_platform.engines.reconcile.kinds import SAMPLE_ROWS, Column, infer_kin
 from sync_platform.engines.reconcile.normalize import kind_for_type
 from sync_platform.engines.reconcile.ownership import TargetTable
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import quote
+from sync_platform.engines.warehouse import column_types, quote
 
 SCHEMA = "recon"
 KIND_NAMES = {"missing_in_right": "missing_in_target", "missing_in_left": "extra_in_target"}
@@ -110,18 +110,11 @@ class ReconResult:
         return self.missing_in_target + self.extra_in_target + sum(self.field_mismatches.values())
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
-    rows = con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                       "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-                       [schema, table]).fetchall()
-    return dict(rows)
-
-
 def live_rows_sql(con: duckdb.DuckDBPyConnection, t: TargetTable) -> tuple[str, dict[str, str]]:
     """The target's live copy (deleted rows left out) and its columns; raises LookupError when
     the target was never landed."""
     schema = f"raw_{t.system}"
-    cols = _columns(con, schema, t.table)
+    cols = column_types(con, schema, t.table)
     if not cols:
         raise LookupError(f"{t.system}.{t.table} has not been landed yet (no {schema}.{t.table})")
     return f"{quote(schema)}.{quote(t.table)} WHERE {alive(cols)}", cols
@@ -150,7 +143,7 @@ def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict
     pk = normalized(t.primary_key[0])
     live = f"{quote('raw_' + t.system)}.{quote(t.table)}"
     golden, xref = f"golden.{quote(t.golden_table)}", f"golden.{quote(t.golden_table + '_xref')}"
-    known = _columns(con, "golden", t.golden_table)
+    known = column_types(con, "golden", t.golden_table)
     filled = {f: v for f, v in (defaults or {}).items() if f in known}
     if filled:
         replaced = ", ".join(f"coalesce({quote(f)}, CAST({literal(v)} AS {known[f]})) AS {quote(f)}"
@@ -218,8 +211,8 @@ def _table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[list[s
 
 def _load_state(con: duckdb.DuckDBPyConnection, t: TargetTable) -> _State | None:
     meta, golden, live = _state_names(t)
-    if list(_columns(con, SCHEMA, meta)) != [c.split()[0] for c in STATE_META_COLUMNS] or not (
-            _columns(con, SCHEMA, golden) and _columns(con, SCHEMA, live)):
+    if list(column_types(con, SCHEMA, meta)) != [c.split()[0] for c in STATE_META_COLUMNS] or not (
+            column_types(con, SCHEMA, golden) and column_types(con, SCHEMA, live)):
         return None
     rows = con.execute(f"SELECT parts, recon_rows, recon_columns FROM {SCHEMA}.{quote(meta)}").fetchall()
     if len(rows) != 1:
@@ -379,7 +372,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
     parts = json.loads(json.dumps(parts, default=str))  # as it reads back from the state
     out = f"{SCHEMA}.{quote(t.name)}"
     meta, golden_state, live_state = (f"{SCHEMA}.{quote(n)}" for n in _state_names(t))
-    recon_columns = [[n, ty] for n, ty in _columns(con, SCHEMA, t.name).items()]
+    recon_columns = [[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()]
     reason = ""
     if full:
         reason = "full=True: a full reconciliation was asked for"
@@ -420,7 +413,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
         con.execute(f"CREATE OR REPLACE TABLE {meta} ({', '.join(STATE_META_COLUMNS)})")
         con.execute(f"INSERT INTO {meta} VALUES (?, ?, ?, now())",
                     [json.dumps(parts), recon_rows,
-                     json.dumps([[n, ty] for n, ty in _columns(con, SCHEMA, t.name).items()])])
+                     json.dumps([[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()])])
         con.execute("COMMIT")
         began = False
     except BaseException:

@@ -29,7 +29,7 @@ import duckdb
 
 from sync_platform.engines.canonical import CanonicalEntity
 from sync_platform.engines.staging.query import MappingQuery
-from sync_platform.engines.warehouse import quote, table_exists
+from sync_platform.engines.warehouse import moved_hashes_sql, quote, table_exists
 
 # Bump when the same rows and mappings would be staged differently in a way the code hash
 # below does not see: the next run rebuilds every mapping.
@@ -132,12 +132,10 @@ def changed_rows(con: duckdb.DuckDBPyConnection, entity: str, mapping_id: str, h
     the source ids of staged rows no longer in the raw table as they were (changed or deleted).
     `again`: a query of stored row hashes to stage again although their rows did not change."""
     also = f" UNION SELECT row_hash FROM ({again})" if again else ""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE __staging_changed AS
-        SELECT h FROM (SELECT __h AS h, count(*) AS n FROM {hashes} GROUP BY __h) AS now
-        FULL JOIN (SELECT row_hash AS h, count(*) AS n FROM {ROWS}
-                   WHERE entity = ? AND mapping_id = ? GROUP BY row_hash) AS before USING (h)
-        WHERE now.n IS DISTINCT FROM before.n{also}""", [entity, mapping_id])
+    moved = moved_hashes_sql(f"SELECT __h AS h FROM {hashes}",
+                             f"SELECT row_hash AS h FROM {ROWS} WHERE entity = ? AND mapping_id = ?")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __staging_changed AS {moved}{also}",
+                [entity, mapping_id])
     con.execute(f"CREATE OR REPLACE TEMP TABLE {todo} AS SELECT __rowid FROM {hashes} "
                 f"WHERE __h IN (SELECT h FROM __staging_changed)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {gone} AS SELECT DISTINCT source_id FROM {ROWS} "

@@ -37,7 +37,13 @@ from sync_platform.engines.canonical import CanonicalEntity
 from sync_platform.engines.survivorship.custom import get_rule
 from sync_platform.engines.survivorship.rules import COMPUTED_FIELDS, RuleSpec, SurvivorshipRules
 from sync_platform.engines.transforms import SQL_TYPES
-from sync_platform.engines.warehouse import connect, quote, table_exists
+from sync_platform.engines.warehouse import (
+    connect,
+    moved_hashes_sql,
+    quote,
+    table_comment,
+    table_exists,
+)
 
 _KEY = ["source_system", "source_table", "source_id"]
 # Bump when the output of the same inputs and rules changes: the next run rebuilds everything.
@@ -146,12 +152,6 @@ def _custom_scores(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity,
                        "source_table": str, "source_id": str, "custom_score": float})
 
 
-def _stored_hash(con: duckdb.DuckDBPyConnection, state_name: str) -> str | None:
-    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
-                       "AND schema_name = 'golden' AND table_name = ?", [state_name]).fetchall()
-    return rows[0][0] if rows else None
-
-
 def _full_reason(con: duckdb.DuckDBPyConnection, name: str, wanted_hash: str,
                  full_rebuild: bool) -> str:
     """Why this run must rebuild every golden id ("" when it can run incrementally)."""
@@ -160,7 +160,7 @@ def _full_reason(con: duckdb.DuckDBPyConnection, name: str, wanted_hash: str,
     for table in (name, name + "_lineage", name + "_conflicts", name + STATE_SUFFIX):
         if not table_exists(con, "golden", table):
             return f"first run (no golden.{table})"
-    stored = _stored_hash(con, name + STATE_SUFFIX)
+    stored = table_comment(con, "golden", name + STATE_SUFFIX)
     if stored != wanted_hash:
         return "rules, entity definition or engine changed since the last run"
     return ""
@@ -208,12 +208,8 @@ def build_golden(warehouse: Path, entity: CanonicalEntity, rules: SurvivorshipRu
         else:
             # records whose inputs or golden id differ from the last run, in either direction:
             # the row hashes held a different number of times by this and the last run
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE _sv_moved AS
-                SELECT coalesce(i.h, s.h) AS h
-                FROM (SELECT h, count(*) AS n FROM _sv_inputs GROUP BY h) i
-                FULL JOIN (SELECT h, count(*) AS n FROM {state} GROUP BY h) s ON s.h = i.h
-                WHERE i.n IS DISTINCT FROM s.n""")
+            con.execute("CREATE OR REPLACE TEMP TABLE _sv_moved AS "
+                        + moved_hashes_sql("SELECT h FROM _sv_inputs", f"SELECT h FROM {state}"))
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE _sv_changed AS
                 SELECT * FROM _sv_inputs WHERE h IN (SELECT h FROM _sv_moved)

@@ -26,6 +26,30 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
                             "AND table_name = ?", [schema, table]).fetchall()[0][0])
 
 
+def column_types(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of `schema.table`, in column order (empty when it is missing)."""
+    rows = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                       "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                       [schema, table]).fetchall()
+    return dict(rows)
+
+
+def table_comment(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
+    """The COMMENT of `schema.table` (engines label stored state with what it was built by)."""
+    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND schema_name = ? AND table_name = ?", [schema, table]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def moved_hashes_sql(now: str, before: str) -> str:
+    """SQL of the hashes (column `h`) that the relations `now` and `before` (queries with a
+    column `h`: this run's and the last run's row hashes) hold a different number of times:
+    the rows to look at again, both ways."""
+    return (f"SELECT h FROM (SELECT h, count(*) AS n FROM ({now}) GROUP BY h) AS now "
+            f"FULL JOIN (SELECT h, count(*) AS n FROM ({before}) GROUP BY h) AS before USING (h) "
+            "WHERE now.n IS DISTINCT FROM before.n")
+
+
 LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the file (see connect)
 
 

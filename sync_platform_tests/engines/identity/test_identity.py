@@ -11,6 +11,7 @@ import pytest
 from sync_platform.engines.canonical import load_entities
 from sync_platform.engines.identity import MatchConfig, evaluate, resolve, xref_clusters
 from sync_platform.engines.identity.evaluate import group_members
+from sync_platform_tests.conftest import execute_sql
 from sync_platform_tests.engines.identity.synthetic import (
     chain_rows,
     customer_rows,
@@ -446,12 +447,7 @@ def test_shared_values_kept_incrementally_equal_a_full_count(tmp_path: Path) -> 
     ]
     expected_phone_shared = [True, False, True]
     for statements, phone_shared in zip(rounds, expected_phone_shared, strict=True):
-        con = duckdb.connect(str(inc))
-        try:
-            for statement in statements:
-                con.execute(statement)
-        finally:
-            con.close()
+        execute_sql(inc, *statements)
         assert resolve(inc, CONTACT).mode == "incremental"
         full = tmp_path / "full.duckdb"
         shutil.copyfile(inc, full)

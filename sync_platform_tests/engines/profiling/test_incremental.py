@@ -15,14 +15,9 @@ from sync_platform.engines.profiling.incremental import (
     schema_change,
 )
 from sync_platform.engines.warehouse import connect
+from sync_platform_tests.conftest import execute_sql as sql
 
 CONTACTS = "raw_crm.contacts"
-
-
-def sql(warehouse, *statements: str) -> None:
-    with connect(warehouse) as con:
-        for statement in statements:
-            con.execute(statement)
 
 
 def rows(warehouse, statement: str) -> list[tuple]:

@@ -16,6 +16,7 @@ from sync_platform.engines.reconcile import golden as golden_mod
 from sync_platform.engines.reconcile.golden import ReconResult, reconcile_target
 from sync_platform.engines.reconcile.ownership import TargetTable
 from sync_platform.engines.reconcile.publish import publish
+from sync_platform_tests.conftest import execute_sql as sql
 from sync_platform_tests.engines.reconcile.test_golden_recon import target
 
 # target(): shop.people, `first` and `stage` with no declared kind (detected), `score` a number
@@ -117,12 +118,6 @@ def reconcile_and_compare(path: Path, t: TargetTable, strictness: str = "normali
     assert got_snapshot[1] == want_snapshot[1]
     assert counts(got) == counts(want)
     return got
-
-
-def sql(path: Path, *statements: str) -> None:
-    with duckdb.connect(str(path)) as con:
-        for s in statements:
-            con.execute(s)
 
 
 CHANGES: dict[str, tuple[str, ...]] = {

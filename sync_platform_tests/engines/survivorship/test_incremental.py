@@ -15,6 +15,7 @@ import pytest
 
 from sync_platform.engines.survivorship import RuleSpec, build_golden, load_rules
 from sync_platform.engines.survivorship.engine import STATE_SUFFIX
+from sync_platform_tests.conftest import execute_sql as sql
 from sync_platform_tests.engines.survivorship.test_survivorship import (
     ENTITIES,
     MAPPINGS,
@@ -90,15 +91,6 @@ def assert_equals_full_rebuild(path: Path, entity: str, now: datetime, tmp_path:
     for name in incremental:
         assert incremental[name] == rebuilt[name], name
     assert len(rebuilt[entity]) > 0
-
-
-def sql(path: Path, *statements: str) -> None:
-    con = duckdb.connect(str(path))
-    try:
-        for statement in statements:
-            con.execute(statement)
-    finally:
-        con.close()
 
 
 def insert(path: Path, entity: str, records: list[dict]) -> None:
