@@ -19,7 +19,6 @@ from sync_platform import settings
 from sync_platform.engines.catalog.models import Catalog
 from sync_platform.engines.connectors import connector_for
 from sync_platform.engines.landing.destination import (
-    DUCKDB_LOAD_FILE_FORMAT,
     WarehouseSecretMissing,
     dlt_destination,
     landing_settings,
@@ -30,10 +29,6 @@ from sync_platform.engines.landing.mirror import MirrorResult, mirror_system
 from sync_platform.engines.landing.schema_log import SchemaChange, record_schema_changes
 from sync_platform.engines.landing.stats import table_stats
 
-# Parquet load files: DuckDB ingests them an order of magnitude faster than dlt's default
-# INSERT statements for row (dict) items. Used by every landing into DuckDB (the PostgreSQL
-# destination takes CSV: `destination.load_file_format`).
-LOAD_FILE_FORMAT = DUCKDB_LOAD_FILE_FORMAT
 # Extracted data from which dlt's normalisation (the per-row schema inference and type coercion
 # that dominates a REST landing's CPU) runs on every core: an initial load of a large table. Below
 # it, starting the worker processes costs more than they save.
