@@ -117,25 +117,11 @@ def build_keys_incremental(con: duckdb.DuckDBPyConnection, max_block_size: int, 
     `id_dirty(rid)`, `id_keys` (usable blocks of dirty records only: enough for their pairs),
     `id_newkeys`, `id_gone(rid)` and `id_skipped_blocks`; returns the skipped blocks."""
     keys, skipped = f"golden.{entity}_keys", f"golden.{entity}_skipped_blocks"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_shared_moved AS
-        (SELECT kind, value FROM id_shared EXCEPT SELECT kind, value FROM golden.{entity}_shared)
-        UNION
-        (SELECT kind, value FROM golden.{entity}_shared EXCEPT SELECT kind, value FROM id_shared)""")
-    # equi-joins per kind (an OR join condition would compare every record with every value)
-    con.execute("""CREATE OR REPLACE TEMP TABLE id_kdirty AS
-        SELECT rid FROM id_recs WHERE rec_key IN (SELECT rec_key FROM id_changed_keys)
-        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
-            ON s.kind = 'email' AND s.value = r.email
-        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
-            ON s.kind = 'phone' AND s.value = r.phone
-        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
-            ON s.kind = 'phone' AND s.value = r.phone2
-        UNION SELECT r.rid FROM id_recs r JOIN id_shared_moved s
-            ON s.kind = 'addr' AND s.value = r.addr || '|' || coalesce(r.postal, '')""")
+    # the new and changed records and those whose shared-value flags moved (prepare.py)
+    con.execute("CREATE OR REPLACE TEMP TABLE id_kdirty AS SELECT rid FROM id_fresh")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_gone AS SELECT rid FROM golden.{entity}_recs
         WHERE rec_key NOT IN (SELECT rec_key FROM id_stage)""")
-    con.execute("CREATE OR REPLACE TEMP TABLE id_newkeys AS " + _keys_sql(
-        "(SELECT * FROM id_recs WHERE rid IN (SELECT rid FROM id_kdirty))"))
+    con.execute("CREATE OR REPLACE TEMP TABLE id_newkeys AS " + _keys_sql("id_fresh"))
     current = (f"(SELECT rid, kind, key FROM {keys} WHERE rid NOT IN (SELECT rid FROM id_kdirty) "
                "AND rid NOT IN (SELECT rid FROM id_gone) UNION ALL SELECT * FROM id_newkeys)")
     limit = _limit(max_block_size)

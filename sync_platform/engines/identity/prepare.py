@@ -28,6 +28,7 @@ GENERIC_EMAIL_DOMAINS = (
     "live.com", "msn.com", "protonmail.com", "gmx.de", "web.de",
 )
 ADDR_KEY = "addr || '|' || coalesce(postal, '')"  # an address as shared values list it
+FLAGS = ("email_sh", "phones", "addr_sh")  # per record, from the shared values (stored with it)
 SHARED_RULES_VERSION = 1  # bump when _shared_sql decides differently: stored sets are recounted
 # legal forms (shared list, undotted: punctuation is stripped first) and two stopwords
 LEGAL_SUFFIXES = tuple(w for w in ORGANIZATION_SUFFIXES if "." not in w) + ("the", "and")
@@ -219,11 +220,12 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
     """)
     con.execute("DROP TABLE id_base")
     # every record: the normalised new and changed ones, and the stored ones still staged as
-    # they were (read twice below, written once: with their shared-value flags)
+    # they were (read by the shared-value counts)
     if stored:
         con.execute(f"""CREATE OR REPLACE TEMP VIEW id_all AS
-            SELECT * FROM id_new UNION ALL
-            SELECT * FROM {stored} WHERE rec_key NOT IN (SELECT rec_key FROM id_delta)""")
+            SELECT * FROM id_new UNION ALL BY NAME
+            SELECT * EXCLUDE ({', '.join(FLAGS)}) FROM {stored}
+            WHERE rec_key NOT IN (SELECT rec_key FROM id_delta)""")
     else:
         con.execute("CREATE OR REPLACE TEMP VIEW id_all AS SELECT * FROM id_new")
     k = int(shared_min_names)
@@ -231,8 +233,41 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
         _shared_incremental(con, entity, k, stored, f"golden.{entity}_shared")
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE id_shared AS {_shared_sql(entity, k)}")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE id_recs AS
+    for kind in ("VIEW", "TABLE"):
+        con.execute(f"DROP {kind} IF EXISTS id_recs")
+    if not stored:
+        con.execute(f"CREATE TEMP TABLE id_recs AS {_flagged('id_all')}")
+        return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
+    # The stored records keep their shared-value flags; only those holding a value whose status
+    # moved are flagged again, with the new and changed ones (`id_fresh`). `id_recs` is a view:
+    # copying every record would cost more than the few passes that read it.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_shared_moved AS
+        (SELECT kind, value FROM id_shared EXCEPT SELECT kind, value FROM golden.{entity}_shared)
+        UNION
+        (SELECT kind, value FROM golden.{entity}_shared EXCEPT SELECT kind, value FROM id_shared)""")
+    # equi-joins per kind (an OR join condition would compare every record with every value)
+    kept = f"(SELECT * FROM {stored} WHERE rec_key NOT IN (SELECT rec_key FROM id_delta))"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_reflag AS
+        SELECT r.rec_key FROM {kept} r JOIN id_shared_moved s ON s.kind = 'email' AND s.value = r.email
+        UNION SELECT r.rec_key FROM {kept} r JOIN id_shared_moved s
+            ON s.kind = 'phone' AND s.value = r.phone
+        UNION SELECT r.rec_key FROM {kept} r JOIN id_shared_moved s
+            ON s.kind = 'phone' AND s.value = r.phone2
+        UNION SELECT r.rec_key FROM {kept} r JOIN id_shared_moved s
+            ON s.kind = 'addr' AND s.value = {ADDR_KEY}""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_fresh AS {_flagged(
+        f"(SELECT * FROM id_new UNION ALL BY NAME SELECT * EXCLUDE ({', '.join(FLAGS)}) "
+        f"FROM {stored} WHERE rec_key IN (SELECT rec_key FROM id_reflag))")}""")
+    con.execute(f"""CREATE TEMP VIEW id_recs AS
+        SELECT * FROM {kept} WHERE rec_key NOT IN (SELECT rec_key FROM id_reflag)
+        UNION ALL BY NAME SELECT * FROM id_fresh""")
+    return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
+
+
+def _flagged(records: str) -> str:
+    """The `records` with their shared-value flags: `email_sh`, `phones` (the record's phones
+    that are not shared) and `addr_sh`."""
+    return f"""
         SELECT r.*,
             coalesce(r.email IN (SELECT value FROM id_shared WHERE kind = 'email'), FALSE)
                 AS email_sh,
@@ -243,9 +278,7 @@ def prepare(con: duckdb.DuckDBPyConnection, entity: str, shared_min_names: int,
                         lambda p: p IS NOT NULL) AS phones,
             coalesce({ADDR_KEY} IN (SELECT value FROM id_shared WHERE kind = 'addr'), FALSE)
                 AS addr_sh
-        FROM id_all r
-    """)
-    return con.execute("SELECT count(*) FROM id_recs").fetchall()[0][0]
+        FROM {records} r"""
 
 
 def _shared_sql(entity: str, k: int, touched: str | None = None) -> str:

@@ -4,16 +4,18 @@
 `<entity>_xref` (record -> golden id, score, evidence, review status), `<entity>_pairs` (scored
 candidate pairs), `<entity>_review` (uncertain pairs and pairs of held clusters), `<entity>_id_log`
 (merges and splits), `<entity>_match_weights`, plus the state incremental runs start from
-(`<entity>_recs` prepared records, `<entity>_keys` blocking keys, `<entity>_ids`,
-`<entity>_shared`, `<entity>_skipped_blocks`).
+(`<entity>_recs` prepared records with their shared-value flags, `<entity>_keys` blocking keys,
+`<entity>_ids`, `<entity>_shared`, `<entity>_skipped_blocks`).
 
 Incremental runs are proportional to the change: only new and changed staged rows are normalised;
-only their blocking keys are rebuilt and only the blocks they touch recounted; only pairs touching
-dirty records (changed, or whose shared-value or skipped-block status moved) are scored; and only
-the affected part of the graph (whole components around them) is re-clustered, with xref and
-review rows replaced for those records alone. The result equals a full rebuild with the same
-weights (tested). A full rebuild runs on demand, on the first run, and when review decisions
-change (they retrain the weights).
+the stored records are read in place (not copied), and only those holding a value whose shared
+status moved are flagged again; only their blocking keys are rebuilt and only the blocks they
+touch recounted; only pairs touching dirty records (changed, or whose shared-value or
+skipped-block status moved) are scored; and only the affected part of the graph (whole
+components around them) is re-clustered, with xref and review rows replaced for those records
+alone. The result equals a full rebuild with the same weights (tested). A full rebuild runs on
+demand, on the first run, when review decisions change (they retrain the weights) and once for
+a state stored without the flags.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ from sync_platform.engines.identity.comparisons import (
 from sync_platform.engines.identity.config import MatchConfig, ResolutionResult
 from sync_platform.engines.identity.decisions import MatchDecisions, load_decisions
 from sync_platform.engines.identity.ids import assign_ids
-from sync_platform.engines.identity.prepare import prepare, shared_label
+from sync_platform.engines.identity.prepare import FLAGS, prepare, shared_label
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import table_exists
+from sync_platform.engines.warehouse import column_types, table_exists
 
 
 def _guard_namesakes(entity: str) -> str:
@@ -92,12 +94,10 @@ def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchC
     everything linked to those by an accepted pair, repeated until closed, so it is a union of
     whole components and clustering it gives what a full rebuild gives. Creates `id_pairs`
     (the pairs among affected records), `id_stale(rec_key)` (dirty and removed records, whose
-    stored pairs are replaced) and `id_removed_xref`; returns the number of pairs overall."""
+    stored pairs are replaced) and `id_removed_xref`; returns the number of pairs overall.
+    Needs `id_prev_gid` (`_written_back_pairs`)."""
     xref = f"golden.{name}_xref"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_old AS
-        SELECT r.rid, x.golden_id FROM id_recs r JOIN {xref} x
-            ON x.source_system = r.source_system AND x.source_table = r.source_table
-           AND x.source_id = r.source_id""")
+    con.execute("CREATE OR REPLACE TEMP TABLE id_old AS SELECT rid, gid AS golden_id FROM id_prev_gid")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_removed_xref AS
         SELECT x.source_system, x.source_table, x.source_id, x.golden_id,
                x.source_system || '|' || x.source_table || '|' || x.source_id AS rec_key
@@ -236,7 +236,7 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
         con.execute("CREATE SCHEMA IF NOT EXISTS golden")
         state = all(table_exists(con, "golden", f"{name}_{t}") for t in
                     ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights", "recs",
-                     "keys"))
+                     "keys")) and set(FLAGS) <= set(column_types(con, "golden", f"{name}_recs"))
         stored = wt.load(con, name) if state else None
         may_increment = stored is not None and not full_rebuild and not config.retrain
         n_records = prepare(con, name, config.shared_min_names,
@@ -291,18 +291,16 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
             con.execute(f"INSERT INTO golden.{name}_pairs SELECT * FROM id_new_pairs")
         else:
             con.execute(f"CREATE OR REPLACE TABLE golden.{name}_pairs AS SELECT * FROM id_pairs")
-        core = "SELECT * EXCLUDE (email_sh, phones, addr_sh) FROM id_recs"
         if incremental:
             con.execute(f"""DELETE FROM golden.{name}_keys WHERE rid IN (SELECT rid FROM id_kdirty)
                 OR rid IN (SELECT rid FROM id_gone)""")
             con.execute(f"INSERT INTO golden.{name}_keys SELECT * FROM id_newkeys")
             con.execute(f"""DELETE FROM golden.{name}_recs
-                WHERE rec_key IN (SELECT rec_key FROM id_changed_keys)
+                WHERE rec_key IN (SELECT rec_key FROM id_fresh)
                    OR rec_key NOT IN (SELECT rec_key FROM id_stage)""")
-            con.execute(f"INSERT INTO golden.{name}_recs {core} "
-                        "WHERE rec_key IN (SELECT rec_key FROM id_changed_keys)")
+            con.execute(f"INSERT INTO golden.{name}_recs BY NAME SELECT * FROM id_fresh")
         else:
-            con.execute(f"CREATE OR REPLACE TABLE golden.{name}_recs AS {core}")
+            con.execute(f"CREATE OR REPLACE TABLE golden.{name}_recs AS SELECT * FROM id_recs")
             con.execute(f"CREATE OR REPLACE TABLE golden.{name}_keys AS SELECT * FROM id_allkeys")
         con.execute(f"CREATE OR REPLACE TABLE golden.{name}_shared AS SELECT * FROM id_shared")
         con.execute(f"COMMENT ON TABLE golden.{name}_shared IS {literal(shared_label(config.shared_min_names))}")

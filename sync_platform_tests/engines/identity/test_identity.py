@@ -423,10 +423,21 @@ def _shared(path: Path) -> set[tuple[str, str]]:
         con.close()
 
 
+def _flags(path: Path) -> set[tuple]:
+    """Each stored record's shared-value flags (rids differ between runs: by record key)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return set(con.execute("SELECT rec_key, email_sh, array_to_string(list_sort(phones), ','), addr_sh "
+                               "FROM golden.contact_recs").fetchall())
+    finally:
+        con.close()
+
+
 def test_shared_values_kept_incrementally_equal_a_full_count(tmp_path: Path) -> None:
     """Incremental runs count again only the values of changed records: a phone reaching three
     distinct names becomes shared, losing one makes it personal again, a role inbox stays
-    shared, and after every round the set equals a full rebuild's."""
+    shared, and after every round the set equals a full rebuild's, and so do the flags of every
+    stored record (unchanged records holding the phone are flagged again)."""
     rows, _ = people_rows(seed=4, n_people=60)
     inc = tmp_path / "inc.duckdb"
     write_staged(inc, "contact", rows + HARD_CASES)
@@ -453,6 +464,7 @@ def test_shared_values_kept_incrementally_equal_a_full_count(tmp_path: Path) -> 
         shutil.copyfile(inc, full)
         assert resolve(full, CONTACT, full_rebuild=True).mode == "full"
         assert _shared(inc) == _shared(full)
+        assert _flags(inc) == _flags(full)
         assert (("phone", phone[-10:]) in _shared(inc)) is phone_shared
         assert ("email", "sales@c.io") in _shared(inc)
         assert xref_clusters(inc, "contact") == xref_clusters(full, "contact")
