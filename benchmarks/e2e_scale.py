@@ -6,7 +6,10 @@ people, is chosen so the seeded total comes close) the script:
 1. seeds the sandbox (timed, but not processing time: it builds the source systems);
 2. serves the three HTTP systems (crm, marketing, shop) from a separate process, as real
    external systems would be (they do not share the pipeline's interpreter or its GIL);
-3. runs the stages of the `sync` job, each in its own process (clean peak RSS), calling the
+3. runs the stages of the `sync` job as Dagster runs them (every step forked from a
+   forkserver that imported the code once per run, see `sync_platform/defs/executor.py`): a
+   stage host process imports the engines once per run (the `startup` row, counted as
+   processing), then forks one process per stage (its own CPU time and peak RSS), calling the
    same engine functions as the Dagster assets in `sync_platform/defs/`:
    - `land`: every system whose probe markers moved since its last landing (dlt, merge into
      raw_<system>), as the `source_freshness` sensor lands them;
@@ -297,28 +300,100 @@ def serve(folder: Path, people: int) -> None:
         box.stop()
 
 
+def host(folder: Path) -> None:
+    """Import what every stage needs once, then fork one process per stage name read from stdin
+    (as the forkserver of Dagster's multiprocess executor forks each step); each child prints
+    its progress and RESULT on the shared stdout, the host `DONE` after it ended."""
+    import os
+
+    import sync_platform.engines.connectors.probe  # noqa: F401 - preloaded for the forks
+    import sync_platform.engines.landing  # noqa: F401
+    import sync_platform.engines.mapping  # noqa: F401
+    import sync_platform.engines.profiling  # noqa: F401
+    import sync_platform.engines.push.cycle  # noqa: F401
+    import sync_platform.engines.reconcile.publish  # noqa: F401
+    import sync_platform.engines.staging  # noqa: F401
+    import sync_platform.engines.survivorship.gates  # noqa: F401
+
+    print(f"READY {_cpu_s():.2f}", flush=True)
+    for line in sys.stdin:
+        stage = line.strip()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                emit(child_stage(stage, folder))
+                code = 0
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        os.waitpid(pid, 0)
+        print("DONE", flush=True)
+
+
 # -- parent -----------------------------------------------------------------------------------
 
-def run_child(args: list[str], label: str) -> dict | None:
-    """Run a child of this script, echo its progress lines with elapsed time; its RESULT."""
+def _read_result(lines, label: str, until: str | None = None) -> dict | None:
+    """Echo a child's progress lines with elapsed time until `until` (or the end); its RESULT."""
     t0 = time.perf_counter()
-    child = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=REPO)
-    stderr: list[str] = []
-    reader = threading.Thread(target=lambda: stderr.extend(child.stderr), daemon=True)
-    reader.start()
     result = None
-    for line in child.stdout:
+    for line in lines:
         if line.startswith("RESULT "):
             result = json.loads(line.removeprefix("RESULT "))
         elif line.startswith("PROGRESS "):
             print(f"    {label} +{time.perf_counter() - t0:6.1f} s  {line.removeprefix('PROGRESS ').rstrip()}",
                   flush=True)
+        elif until and line.strip() == until:
+            break
+    return result
+
+
+def _start(args: list[str]) -> tuple[subprocess.Popen, list[str]]:
+    """A process of this script, its stderr collected in the background."""
+    child = subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    stderr: list[str] = []
+    threading.Thread(target=lambda: stderr.extend(child.stderr), daemon=True).start()
+    return child, stderr
+
+
+def run_child(args: list[str], label: str) -> dict | None:
+    """Run a child of this script, echo its progress lines with elapsed time; its RESULT."""
+    child, stderr = _start(args)
+    child.stdin.close()
+    result = _read_result(child.stdout, label)
     child.wait()
-    reader.join()
     if result is None:
         print(f"{label}: FAILED (exit {child.returncode})\n{''.join(stderr)[-3000:]}", flush=True)
     return result
+
+
+class StageHost:
+    """The stage host of one run (see `host`): started (and timed) once, then one fork per stage."""
+
+    def __init__(self, folder: Path):
+        t0 = time.perf_counter()
+        self.process, self.stderr = _start(["--host", str(folder)])
+        ready = self.process.stdout.readline().split()
+        if ready[:1] != ["READY"]:
+            self.process.kill()
+            raise RuntimeError(f"stage host did not start:\n{''.join(self.stderr)[-3000:]}")
+        self.seconds, self.cpu_s = round(time.perf_counter() - t0, 2), float(ready[1])
+
+    def run(self, stage: str, label: str) -> dict | None:
+        self.process.stdin.write(stage + "\n")
+        self.process.stdin.flush()
+        result = _read_result(self.process.stdout, label, until="DONE")
+        if result is None:
+            print(f"{label}: FAILED\n{''.join(self.stderr)[-3000:]}", flush=True)
+        return result
+
+    def close(self) -> dict:
+        """The startup row: wall and CPU time of the host until it was ready (its imports)."""
+        self.process.stdin.close()
+        self.process.wait()
+        return {"seconds": self.seconds, "cpu_s": self.cpu_s, "peak_rss_mb": "",
+                "load": _load(), "detail": json.dumps({"imports": "engines, dlt, pandas, duckdb"})}
 
 
 def start_server(folder: Path, people: int) -> subprocess.Popen:
@@ -377,11 +452,14 @@ def run_size(target_rows: int, stages: list[str], incremental: bool, base: Path,
             processing = limited = cpu = 0.0
             peak = 0
             run_started = time.perf_counter()
+            stage_host = StageHost(folder)
+            print(f"{tag} {run} startup (imports, once per run) {stage_host.seconds:.1f} s", flush=True)
             for stage in stages:
                 label = f"{tag} {run} {stage}"
                 print(f"{label} ... (load {_load()})", flush=True)
-                row = run_child(["--child", stage, str(folder)], label)
+                row = stage_host.run(stage, label)
                 if row is None:
+                    stage_host.close()
                     return
                 print(f"{label} done in {row['seconds']:.1f} s (cpu {row['cpu_s']:.1f} s), peak {row['peak_rss_mb']} MB "
                       f"[run elapsed {time.perf_counter() - run_started:.0f} s]", flush=True)
@@ -392,6 +470,10 @@ def run_size(target_rows: int, stages: list[str], incremental: bool, base: Path,
                     cpu += row["cpu_s"]
                 peak = max(peak, row["peak_rss_mb"])
                 rows_out.add({**common, "run": run, "stage": stage, "share": "", **row})
+            startup = stage_host.close()
+            processing += startup["seconds"]
+            cpu += startup["cpu_s"]
+            rows_out.add({**common, "run": run, "stage": "startup", "share": "", **startup})
             totals[run] = processing
             share = round(processing / totals["full"], 4) if run == "incremental" and totals["full"] else ""
             rows_out.add({**common, "run": run, "stage": "total_processing", "seconds": round(processing, 2),
@@ -415,7 +497,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help="CSV the rows are appended to")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--host", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.host:
+        host(Path(args.host))
+        return
     if args.serve:
         serve(Path(args.serve[0]), int(args.serve[1]))
         return
