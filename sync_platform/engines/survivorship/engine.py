@@ -218,14 +218,12 @@ def build_golden(warehouse: Path, entity: CanonicalEntity, rules: SurvivorshipRu
             # ... and, as a safety net, golden ids present in only one of inputs and output
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE _sv_affected AS
-                SELECT DISTINCT golden_id FROM (
-                    SELECT golden_id FROM _sv_changed
-                    UNION ALL
-                    SELECT golden_id FROM golden.{quote(name)}
-                        ANTI JOIN (SELECT DISTINCT golden_id FROM _sv_inputs) USING (golden_id)
-                    UNION ALL
-                    SELECT golden_id FROM (SELECT DISTINCT golden_id FROM _sv_inputs)
-                        ANTI JOIN golden.{quote(name)} USING (golden_id))""")
+                SELECT golden_id FROM _sv_changed
+                UNION
+                SELECT coalesce(i.golden_id, g.golden_id) FROM (
+                    SELECT DISTINCT golden_id FROM _sv_inputs) i
+                FULL JOIN golden.{quote(name)} g ON g.golden_id = i.golden_id
+                WHERE i.golden_id IS NULL OR g.golden_id IS NULL""")
             changed = con.execute("SELECT count(*) FROM (SELECT DISTINCT source_system, "
                                   "source_table, source_id FROM _sv_changed)").fetchall()[0][0]
             removed = con.execute("SELECT count(*) FROM _sv_affected ANTI JOIN _sv_inputs "
