@@ -20,10 +20,11 @@ Targets addressed by a shared identifier (HubSpot-style email) cannot change tha
 the same write that attaches the golden id: such a record is attached by its current value first
 and its new value follows as a second change (`deferred`), keyed by the golden id.
 
-Every decision (send, skip and why, second pass) is made once, set-based, in the `_cs_plan`
-temp table: `summarize_change_set` counts it in SQL for the reconciliation's gates and metadata
-(no Python object per record, which at 1M golden records cost over a minute), and
-`build_change_set` turns the same plan into Change objects only when the push needs them.
+Every decision (send, skip and why, second pass) is made once, set-based, in one plan query:
+`summarize_change_set` counts its rows in SQL for the reconciliation's gates and metadata (no
+Python object per record, which at 1M golden records cost over a minute; nor a field list per
+record, which cost most of counting), and `build_change_set` stores the same plan as the
+`_cs_plan` temp table and turns it into Change objects only when the push needs them.
 """
 
 from __future__ import annotations
@@ -171,20 +172,58 @@ _TEMPS = ("_cs_golden", "_cs_live", "_cs_work", "_cs_plan")
 
 
 def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: float,
-          allow_mass_delete: bool, values: bool = True) -> dict[str, str]:
+          allow_mass_delete: bool) -> dict[str, str]:
     """Decide, set-based, what happens to every record with something to send: temp table
     `_cs_plan` (golden_id, target_key, kind, operation or NULL, skip_reason, fields, attached,
     current, deferred, data_change), next to `_cs_work`, `_cs_golden` and `_cs_live`.
-    Returns the target's landed columns and types. Counting (summarize_change_set) and building
-    the changes (build_change_set) both read this one plan. Without `values` (counting) the
-    golden and live rows keep only what the decisions read, so no value is rendered."""
+    Returns the target's landed columns and types."""
+    live_cols, plan = _plan_sql(con, t, values=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_plan AS {plan}")
+    deletes = con.execute("SELECT count(*) FROM _cs_plan WHERE part = 2").fetchall()[0][0]
+    if why := _deletes_held(con, deletes, max_delete_share, allow_mass_delete):
+        con.execute("UPDATE _cs_plan SET operation = NULL, skip_reason = ? WHERE part = 2", [why])
+    return live_cols
+
+
+def _deletes_held(con: duckdb.DuckDBPyConnection, deletes: int, max_delete_share: float,
+                  allow_mass_delete: bool) -> str | None:
+    """Why the planned deletes are all held back (the safety share of the target's rows), if
+    they are."""
+    if not deletes:
+        return None
+    total = con.execute("SELECT count(*) FROM _cs_live").fetchall()[0][0] or 1
+    if deletes > max_delete_share * total and not allow_mass_delete:
+        return (f"deletes held: {deletes} > {max_delete_share:.0%} of {total} target rows "
+                "(approve with allow_mass_delete)")
+    return None
+
+
+def _plan_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, values: bool) -> tuple[dict[str, str], str]:
+    """The plan's query (the rows of `_cs_plan`, before deletes are held) over the temp tables
+    `_cs_work`, `_cs_golden` and `_cs_live` it creates, and the target's landed columns and
+    types. Counting (summarize_change_set) and building the changes (build_change_set) both
+    read this one plan. Without `values` (counting) the golden and live rows keep only what
+    the decisions read, so no value is rendered, and a field mismatch keeps, of its fields,
+    only whether the carried ones (less the external id) are empty and hold the address: its
+    `fields` are NULL."""
     recon = f"recon.{quote(t.name)}"
     live, live_cols = live_rows_sql(con, t)
     pk = normalized(t.primary_key[0])
     ext, address = t.external_id_field, _address(t)
+    carried = [c.column for c in t.columns if c.carried] + ([ext] if ext else [])
+    carried_list = f"[{', '.join(literal(c) for c in carried)}]::VARCHAR[]"
+    if values:
+        fields = "list(field) FILTER (WHERE kind = 'field_mismatch') AS fields"
+    else:  # the lists cost more than every other step of counting
+        mismatch = "FILTER (WHERE kind = 'field_mismatch'), false)"
+        data = f"list_contains({carried_list}, field)" + (f" AND field <> {literal(ext)}" if ext else "")
+        fields = (f"coalesce(bool_or(list_contains({carried_list}, field)) {mismatch} AS any_field, "
+                  f"coalesce(bool_or({data}) {mismatch} AS any_data, "
+                  f"coalesce(bool_or({data} AND field = {literal(address or '')}) {mismatch} "
+                  "AS address_changed")
     # golden ids with something to send
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _cs_work AS
-        SELECT golden_id, target_key, kind, list(field) FILTER (WHERE kind = 'field_mismatch') AS fields
+        SELECT golden_id, target_key, kind, {fields}
         FROM {recon} WHERE pushable AND golden_id IS NOT NULL GROUP BY ALL""")
     # rendered again only for those (and for deletes), not for every golden record
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS SELECT "
@@ -196,8 +235,6 @@ def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: f
                 f"AS target_key{''.join(', ' + quote(c) for c in keep)} FROM {live}")
     held = (f"(SELECT DISTINCT golden_id FROM golden.{quote(t.golden_table + '_xref')} "
             "WHERE review_status = 'held')")
-    carried = [c.column for c in t.columns if c.carried] + ([ext] if ext else [])
-    carried_list = f"[{', '.join(literal(c) for c in carried)}]::VARCHAR[]"
     ext_live = bool(ext) and ext in live_cols
     addr_live = bool(address) and address in live_cols
     attached = f"coalesce(CAST(l.{quote(ext)} AS VARCHAR), '') = w.golden_id" if ext_live else "false"
@@ -212,8 +249,17 @@ def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: f
     # the write needs an address: the record is not attached to its golden id yet
     needs_address = "NOT u.attached" if address else "false"
     non_ext = f"list_filter(u.fields, lambda f: f <> {literal(ext)})" if ext else "u.fields"
+    if values:
+        work_fields = (f"list_filter(coalesce(w.fields, []::VARCHAR[]), lambda f: "
+                       f"list_contains({carried_list}, f)) AS fields")
+        any_field, any_data = "len(u.fields) > 0", f"len({non_ext}) > 0"
+        address_changed, plan_fields = f"list_contains({non_ext}, {literal(address or '')})", "u.fields"
+    else:
+        work_fields = "w.any_field, w.any_data, w.address_changed"
+        any_field, any_data, address_changed = "u.any_field", "u.any_data", "u.address_changed"
+        plan_fields = "NULL::VARCHAR[]"
     mode = t.mode
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cs_plan AS
+    return live_cols, f"""
         WITH creates AS (
             SELECT DISTINCT w.golden_id FROM _cs_work w JOIN _cs_golden g USING (golden_id)
             WHERE w.kind = 'missing_in_target'),
@@ -223,9 +269,7 @@ def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: f
             LEFT JOIN _cs_live USING (target_key) GROUP BY 1 HAVING count(*) > 1),
         shared AS ({shared}),
         updates AS (
-            SELECT w.golden_id, w.target_key,
-                   list_filter(coalesce(w.fields, []::VARCHAR[]), lambda f: list_contains({carried_list}, f))
-                       AS fields,
+            SELECT w.golden_id, w.target_key, {work_fields},
                    {attached} AS attached, {current} AS current, p.primary_key
             FROM _cs_work w LEFT JOIN _cs_live l USING (target_key)
             LEFT JOIN primary_key p USING (golden_id)
@@ -253,27 +297,17 @@ def _plan(con: duckdb.DuckDBPyConnection, t: TargetTable, *, max_delete_share: f
         FROM creates
         UNION ALL
         SELECT 1, u.golden_id, u.target_key, 'field_mismatch',
-               CASE WHEN u.skip_reason IS NULL AND (len(u.fields) > 0 OR {needs_address})
+               CASE WHEN u.skip_reason IS NULL AND ({any_field} OR {needs_address})
                     THEN 'update' END,
-               u.skip_reason, u.fields, u.attached, u.current,
-               u.skip_reason IS NULL AND {needs_address}
-                   AND list_contains({non_ext}, {literal(address or '')}),
-               len({non_ext}) > 0 OR {needs_address}
+               u.skip_reason, {plan_fields}, u.attached, u.current,
+               u.skip_reason IS NULL AND {needs_address} AND {address_changed},
+               {any_data} OR {needs_address}
         FROM decided u
         UNION ALL
         SELECT DISTINCT 2, g.golden_id, g.target_key, 'deleted', 'delete', NULL, NULL, false, '',
                false, true
         FROM _cs_golden g JOIN _cs_live l USING (target_key)
-        WHERE g.golden_deleted AND {'true' if t.deletes else 'false'}""")
-    # deletes: golden records deleted everywhere, still live in the target, under the safety share
-    deletes = con.execute("SELECT count(*) FROM _cs_plan WHERE part = 2").fetchall()[0][0]
-    if deletes:
-        total = con.execute("SELECT count(*) FROM _cs_live").fetchall()[0][0] or 1
-        if deletes > max_delete_share * total and not allow_mass_delete:
-            con.execute("UPDATE _cs_plan SET operation = NULL, skip_reason = ? WHERE part = 2",
-                        [f"deletes held: {deletes} > {max_delete_share:.0%} of {total} target rows "
-                         "(approve with allow_mass_delete)"])
-    return live_cols
+        WHERE g.golden_deleted AND {'true' if t.deletes else 'false'}"""
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
@@ -285,19 +319,28 @@ def summarize_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable, *,
                          max_delete_share: float = 0.05, allow_mass_delete: bool = False
                          ) -> ChangeSummary:
     """What build_change_set would send, counted in SQL without building a single change (the
-    reconciliation's gates and counts need only this; the push builds the changes)."""
-    _plan(con, t, max_delete_share=max_delete_share, allow_mass_delete=allow_mass_delete,
-          values=False)
-    ops = dict(con.execute("SELECT operation, count(*) FROM _cs_plan WHERE operation IS NOT NULL "
-                           "GROUP BY 1").fetchall())
-    deferred, data = con.execute(
-        "SELECT count(*) FILTER (WHERE deferred), count(*) FILTER (WHERE operation IS NOT NULL AND "
-        "(operation <> 'update' OR data_change)) FROM _cs_plan").fetchall()[0]
-    skipped = dict(con.execute("SELECT skip_reason, count(*) FROM _cs_plan WHERE skip_reason IS NOT NULL "
-                               "GROUP BY 1 ORDER BY 1").fetchall())
+    reconciliation's gates and counts need only this; the push builds the changes): the plan's
+    rows are counted by decision, not stored."""
+    _, plan = _plan_sql(con, t, values=False)
+    counted = con.execute(f"SELECT part, operation, skip_reason, coalesce(deferred, false), "
+                          f"coalesce(data_change, false), count(*) FROM ({plan}) GROUP BY ALL").fetchall()
+    held = _deletes_held(con, sum(n for part, *_, n in counted if part == 2), max_delete_share,
+                         allow_mass_delete)
+    ops: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    deferred = data = 0
+    for part, operation, why, is_deferred, data_change, n in counted:
+        if part == 2 and held:
+            operation, why = None, held
+        if operation:
+            ops[operation] = ops.get(operation, 0) + n
+            data += n if operation != "update" or data_change else 0
+        if why is not None:
+            skipped[why] = skipped.get(why, 0) + n
+        deferred += n if is_deferred else 0
     _drop_temps(con)
     return ChangeSummary(ops.get("create", 0), ops.get("update", 0), ops.get("delete", 0), deferred,
-                         deferred + data, skipped)
+                         deferred + data, dict(sorted(skipped.items())))
 
 
 def build_change_set(con: duckdb.DuckDBPyConnection, t: TargetTable,

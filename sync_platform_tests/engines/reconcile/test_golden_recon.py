@@ -3,6 +3,7 @@ rules, change sets per flow mode, and the analysts' published copy."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -172,6 +173,46 @@ def test_deletes_need_the_flow_switch_and_stay_under_the_share(tmp_path: Path) -
     assert not held.count("delete") and "g5" in held.skipped_ids
     allowed = build_change_set(con, target(deletes=True), max_delete_share=0.05, allow_mass_delete=True)
     assert [(c.golden_id, c.target_key) for c in allowed.changes if c.operation == "delete"] == [("g5", "5")]
+
+
+def test_counting_the_change_set_matches_building_it_for_every_decision(tmp_path: Path) -> None:
+    """summarize_change_set counts the plan without its field lists: addressed targets (the
+    address changed or not, attached or not, missing, shared), duplicates, held records,
+    deletes held or allowed, every mode, with and without an external id field."""
+    con = duckdb.connect(str(warehouse(tmp_path)))
+    con.execute("""INSERT INTO golden.contact VALUES
+        ('g7', 'Mia', 'mia@new.org', NULL, NULL, NULL, NULL, false),
+        ('g8', 'Noor', 'noor@x.org', '+14155550108', NULL, NULL, NULL, false),
+        ('g9', 'Ola', 'shared@x.org', NULL, NULL, NULL, NULL, false),
+        ('g10', 'Pia', NULL, NULL, NULL, NULL, NULL, false),
+        ('g11', 'Quin', 'quin@x.org', NULL, NULL, NULL, NULL, false),
+        ('g12', 'Gone2', 'gone2@x.org', NULL, NULL, NULL, NULL, true)""")
+    con.execute("""INSERT INTO golden.contact_xref VALUES ('shop', 'people', '7', 'g7', NULL),
+        ('shop', 'people', '8', 'g8', NULL), ('shop', 'people', '10', 'g9', NULL),
+        ('shop', 'people', '11', 'g9', NULL), ('shop', 'people', '12', 'g10', NULL),
+        ('shop', 'people', '13', 'g11', NULL), ('shop', 'people', '14', 'g12', NULL)""")
+    con.execute("""INSERT INTO raw_shop.people VALUES
+        (7, NULL, 'Mia', 'mia@old.org', NULL, NULL, NULL, NULL),
+        (8, NULL, 'Noor', 'noor@x.org', '(415) 555-0199', NULL, NULL, NULL),
+        (10, NULL, 'Ola', 'shared@x.org', NULL, NULL, NULL, NULL),
+        (11, 'g9', 'Ola B', 'SHARED@x.org ', NULL, NULL, NULL, NULL),
+        (12, NULL, 'Pi', NULL, NULL, NULL, NULL, NULL),
+        (13, NULL, 'Quin', 'quin@x.org', NULL, NULL, NULL, NULL),
+        (14, 'g12', 'Gone2', 'gone2@x.org', NULL, NULL, NULL, NULL)""")
+    for ext, address, mode, deletes in itertools.product(("ext_id", None), ("mail", None),
+                                                         ("upsert", "update_only", "create_only"),
+                                                         (False, True)):
+        t = target(mode, deletes)
+        t.external_id_field, t.address_field = ext, address
+        reconcile_target(con, t, full=True)
+        for share, allow in ((0.05, False), (0.05, True), (0.9, False)):
+            built = build_change_set(con, t, max_delete_share=share, allow_mass_delete=allow)
+            if ext and address and mode == "upsert":
+                assert built.deferred and built.count("update") and built.skipped
+            if ext and not address and mode == "upsert":  # g11: only the golden id written back
+                assert built.summary().data_changes < len(built.changes)
+            if deletes and ext and share < 0.5:
+                assert bool(built.count("delete")) == allow
 
 
 def test_render_payload_rebuilds_from_the_current_golden_record(tmp_path: Path) -> None:
