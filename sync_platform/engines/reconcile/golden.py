@@ -27,7 +27,9 @@ key depend only on the golden and live rows holding that key, those without a ta
 of changed rows (a golden row that moved keys: both keys) and the golden ids of changed golden
 rows are diffed again (the `null_key` row when the live rows without a key changed), their
 recon rows replaced, in one transaction with the state; rows not recomputed keep their
-reconciled_at. The counts are taken over the whole recon table, as after a full run (`matched`:
+reconciled_at. A run expected to be incremental (state and recon table present) keeps only the
+keys and hashes of every row; the rows of the affected keys, and the kind detection's sample, are
+rendered again from the same queries (rendering is deterministic), whole only when it turns full. The counts are taken over the whole recon table, as after a full run (`matched`:
 live rows with a key, less the extra ones and the rows of duplicated keys). A full rebuild runs
 when there is no state, the fingerprint changed, the recon table is missing, its columns changed
 or its row count is not the one the state recorded, or `full=True`. The full read of both sides
@@ -69,7 +71,7 @@ STATE_META_COLUMNS = ("parts VARCHAR", "recon_rows BIGINT", "recon_columns VARCH
                       "updated_at TIMESTAMPTZ")
 ROW_HASH = "_recon_row_hash"
 WORK_TABLES = ("_recon_golden", "_recon_live", "_recon_gchg", "_recon_lchg", "_recon_keys",
-               "_recon_gids", "_recon_left", "_recon_right")
+               "_recon_gids", "_recon_left", "_recon_right", "_recon_types")
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {SCHEMA}.summary (
@@ -223,8 +225,8 @@ def _load_state(con: duckdb.DuckDBPyConnection, t: TargetTable) -> _State | None
         return None
 
 
-def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable,
-                    columns: list[str]) -> dict[str, str]:
+def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable, columns: list[str],
+                    sides: _Sides) -> dict[str, str]:
     """The comparison kind of every compared column: declared (TargetColumn.kind, from the
     canonical field's type; the external id column holds golden ids: text), else settled
     by the two sides' column types, else detected on a deterministic sample: the SAMPLE_ROWS
@@ -233,14 +235,20 @@ def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable,
     kinds = {c.column: c.kind for c in t.columns if c.kind and c.column in columns}
     if t.external_id_field in columns and t.external_id_field not in kinds:
         kinds[t.external_id_field] = "text"  # it holds golden ids
-    left, right = dict(_table_columns(con, "_recon_golden")), dict(_table_columns(con, "_recon_live"))
+    left, right = dict(sides.golden_types), dict(sides.live_types)
     rest = [Column(c, c, left[c], right[c]) for c in columns if c not in kinds]
     if any(not kind_for_type(c.left_type) and not kind_for_type(c.right_type) for c in rest):
-        con.execute("CREATE OR REPLACE TEMP TABLE _recon_sample_l AS SELECT * FROM _recon_golden "
-                    "WHERE target_key IS NOT NULL ORDER BY hash(golden_id, target_key), golden_id, "
-                    f"target_key, {ROW_HASH} LIMIT {SAMPLE_ROWS}")
-        con.execute("CREATE OR REPLACE TEMP TABLE _recon_sample_r AS SELECT * FROM _recon_live "
-                    f"ORDER BY hash(target_key), target_key, {ROW_HASH} LIMIT {SAMPLE_ROWS}")
+        order_l = f"hash(golden_id, target_key), golden_id, target_key, {ROW_HASH}"
+        order_r = f"hash(target_key), target_key, {ROW_HASH}"
+        first_l = (f"SELECT golden_id FROM _recon_golden WHERE target_key IS NOT NULL "
+                   f"ORDER BY {order_l} LIMIT {SAMPLE_ROWS}")
+        first_r = f"SELECT target_key FROM _recon_live ORDER BY {order_r} LIMIT {SAMPLE_ROWS}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_sample_l AS "
+                    f"{sides.golden_rows(f'target_key IS NOT NULL AND golden_id IN ({first_l})')} "
+                    f"ORDER BY {order_l} LIMIT {SAMPLE_ROWS}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_sample_r AS "
+                    f"{sides.live_rows(f'target_key IN ({first_r})')} ORDER BY {order_r} "
+                    f"LIMIT {SAMPLE_ROWS}")
         try:
             kinds.update(infer_kinds(con, "_recon_sample_l", "_recon_sample_r", rest,
                                      sample_rows=SAMPLE_ROWS))
@@ -249,6 +257,48 @@ def _detected_kinds(con: duckdb.DuckDBPyConnection, t: TargetTable,
     elif rest:
         kinds.update(infer_kinds(con, "_recon_golden", "_recon_live", rest))  # types only
     return {c: kinds[c] for c in columns}
+
+
+@dataclass
+class _Sides:
+    """This run's rendered golden rows and live rows: the queries of their rows (golden_id,
+    target_key, golden_deleted / target_key, every compared column, ROW_HASH) with their column
+    types, as temp tables `_recon_golden` / `_recon_live`. Those hold every column (`whole`)
+    or, when the run is expected to be incremental, only the keys, golden_deleted and ROW_HASH:
+    the few rows a diff needs are rendered again (the same rows: rendering is deterministic)."""
+
+    golden: str
+    live: str
+    whole: bool
+    golden_types: list = field(default_factory=list)
+    live_types: list = field(default_factory=list)
+
+    def golden_rows(self, where: str) -> str:
+        """Every column of the golden rows meeting `where` (on golden_id, target_key)."""
+        if self.whole:
+            return f"SELECT * FROM _recon_golden WHERE {where}"
+        # the golden ids first: a filter on them reaches the golden table's scan
+        return (f"SELECT * FROM ({self.golden}) WHERE golden_id IN (SELECT golden_id FROM "
+                f"_recon_golden WHERE {where}) AND ({where})")
+
+    def live_rows(self, where: str) -> str:
+        """Every column of the live rows meeting `where` (on target_key)."""
+        return f"SELECT * FROM {'_recon_live' if self.whole else f'({self.live})'} WHERE {where}"
+
+
+def _render(con: duckdb.DuckDBPyConnection, golden: str, live: str, whole: bool) -> _Sides:
+    """_recon_golden and _recon_live from the two sides' row queries (see _Sides)."""
+    sides = _Sides(golden, live, whole)
+    for table, sql, keys in (("_recon_golden", golden, f"golden_id, target_key, golden_deleted, {ROW_HASH}"),
+                             ("_recon_live", live, f"target_key, {ROW_HASH}")):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_types AS {sql} LIMIT 0")  # as stored
+        types = _table_columns(con, "_recon_types")
+        if table == "_recon_golden":
+            sides.golden_types = types
+        else:
+            sides.live_types = types
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {'*' if whole else keys} FROM ({sql})")
+    return sides
 
 
 def _changed_rows(con: duckdb.DuckDBPyConnection, out: str, new: str, old: str,
@@ -352,27 +402,26 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
     columns = compared_columns(t)
     rendered = rendered_sql(con, t, live_cols)
     hashed = ", ".join(f"r.{quote(c)}" for c in columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_golden AS SELECT r.*, "
-                f"hash({hashed}, r.golden_deleted) AS {ROW_HASH} FROM ({rendered}) r")
     right_cols = ", ".join(quote(c) if c in live_cols else f"CAST(NULL AS VARCHAR) AS {quote(c)}"
                            for c in columns)
     live_select = f"SELECT CAST({quote(pk)} AS VARCHAR) AS target_key, {right_cols} FROM {live}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_live AS SELECT r.*, hash({hashed}) "
-                f"AS {ROW_HASH} FROM ({live_select}) r")
     state = None if full else _load_state(con, t)
-    kinds = _detected_kinds(con, t, columns)
+    out = f"{SCHEMA}.{quote(t.name)}"
+    recon_columns = [[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()]
+    sides = _render(con, f"SELECT r.*, hash({hashed}, r.golden_deleted) AS {ROW_HASH} FROM ({rendered}) r",
+                    f"SELECT r.*, hash({hashed}) AS {ROW_HASH} FROM ({live_select}) r",
+                    whole=state is None or not recon_columns)
+    kinds = _detected_kinds(con, t, columns, sides)
     parts = {
         "version": STATE_VERSION, "duckdb": duckdb.__version__,  # its hash() makes the state
         "rendered_sql": rendered, "live_sql": live_select,
-        "compared": columns, "golden_types": _table_columns(con, "_recon_golden"),
-        "live_types": _table_columns(con, "_recon_live"), "kinds": kinds,
+        "compared": columns, "golden_types": sides.golden_types,
+        "live_types": sides.live_types, "kinds": kinds,
         "strictness": strictness, "system": t.system, "primary_key": t.primary_key,
         "external_id_field": t.external_id_field, "pii_mask": PII_MASK_SQL,
         "columns": [[c.column, c.owner, c.carried, c.pii, c.kind] for c in t.columns]}
     parts = json.loads(json.dumps(parts, default=str))  # as it reads back from the state
-    out = f"{SCHEMA}.{quote(t.name)}"
     meta, golden_state, live_state = (f"{SCHEMA}.{quote(n)}" for n in _state_names(t))
-    recon_columns = [[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()]
     reason = ""
     if full:
         reason = "full=True: a full reconciliation was asked for"
@@ -391,7 +440,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
     try:
         if reason:
             mode = "full"
-            diff = _rebuild_diff(con, columns, kinds, strictness)
+            diff = _rebuild_diff(con, sides, columns, kinds, strictness)
             diff_table = diff.table
             con.execute("BEGIN TRANSACTION")
             began = True
@@ -399,7 +448,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
         else:
             mode = "incremental"
             diff, affected_keys, affected_gids, null_keys, deltas = _changed_diff(
-                con, columns, kinds, strictness, golden_state, live_state)
+                con, sides, columns, kinds, strictness, golden_state, live_state)
             diff_table = diff.table if diff else None
             con.execute("BEGIN TRANSACTION")
             began = True
@@ -426,11 +475,18 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
     return result
 
 
-def _rebuild_diff(con: duckdb.DuckDBPyConnection, columns: list[str], kinds: dict[str, str],
-                  strictness: str) -> DiffResult:
+def _rebuild_diff(con: duckdb.DuckDBPyConnection, sides: _Sides, columns: list[str],
+                  kinds: dict[str, str], strictness: str) -> DiffResult:
     """Every rendered golden row with a target key against every live row."""
-    left = f"SELECT * EXCLUDE (golden_deleted, {ROW_HASH}) FROM _recon_golden WHERE target_key IS NOT NULL"
-    right = f"SELECT * EXCLUDE ({ROW_HASH}) FROM _recon_live"
+    if sides.whole:
+        left = f"SELECT * EXCLUDE (golden_deleted, {ROW_HASH}) FROM _recon_golden WHERE target_key IS NOT NULL"
+        right = f"SELECT * EXCLUDE ({ROW_HASH}) FROM _recon_live"
+    else:  # rendered again whole, once
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_left AS SELECT * EXCLUDE (golden_deleted, "
+                    f"{ROW_HASH}) FROM ({sides.golden}) WHERE target_key IS NOT NULL")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_right AS SELECT * EXCLUDE ({ROW_HASH}) "
+                    f"FROM ({sides.live})")
+        left, right = "_recon_left", "_recon_right"
     return diff_relations(con, left, right, "target_key", columns=columns, kinds=kinds,
                           strictness=strictness)
 
@@ -448,8 +504,8 @@ def _rebuild(con: duckdb.DuckDBPyConnection, t: TargetTable, diff: DiffResult, o
     return diff.matched, keys, None
 
 
-def _changed_diff(con: duckdb.DuckDBPyConnection, columns: list[str], kinds: dict[str, str],
-                  strictness: str, golden_state: str, live_state: str
+def _changed_diff(con: duckdb.DuckDBPyConnection, sides: _Sides, columns: list[str],
+                  kinds: dict[str, str], strictness: str, golden_state: str, live_state: str
                   ) -> tuple[DiffResult | None, int, int, bool, tuple[bool, bool]]:
     """What changed since the state: _recon_gchg / _recon_lchg (changed golden / live rows),
     _recon_keys (their target keys), _recon_gids (the changed golden rows' golden ids), and the
@@ -471,10 +527,11 @@ def _changed_diff(con: duckdb.DuckDBPyConnection, columns: list[str], kinds: dic
         return None, keys, gids, null_keys, deltas
     # NULL keys match nothing: their one `null_key` row is redone when they changed
     nulls = " OR target_key IS NULL" if null_keys else ""
+    affected = "target_key IN (SELECT target_key FROM _recon_keys)"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_left AS SELECT * EXCLUDE (golden_deleted, "
-                f"{ROW_HASH}) FROM _recon_golden WHERE target_key IN (SELECT target_key FROM _recon_keys)")
+                f"{ROW_HASH}) FROM ({sides.golden_rows(affected)})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _recon_right AS SELECT * EXCLUDE ({ROW_HASH}) "
-                f"FROM _recon_live WHERE target_key IN (SELECT target_key FROM _recon_keys){nulls}")
+                f"FROM ({sides.live_rows(affected + nulls)})")
     diff = diff_relations(con, "_recon_left", "_recon_right", "target_key", columns=columns,
                           kinds=kinds, strictness=strictness)
     return diff, keys, gids, null_keys, deltas
