@@ -41,7 +41,7 @@ from sync_platform.engines.push.changes import Change, payload_hash
 from sync_platform.engines.reconcile.golden import live_rows_sql, rendered_sql
 from sync_platform.engines.reconcile.ownership import TargetTable
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import quote, table_exists
+from sync_platform.engines.warehouse import columns_of, quote, table_exists
 
 
 @dataclass
@@ -207,7 +207,9 @@ def _plan_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, values: bool) -> t
     only whether the carried ones (less the external id) are empty and hold the address: its
     `fields` are NULL."""
     recon = f"recon.{quote(t.name)}"
-    live, live_cols = live_rows_sql(con, t)
+    raw, golden = (f"raw_{t.system}", t.table), ("golden", t.golden_table)
+    types = columns_of(con, [raw, golden])
+    live, live_cols = live_rows_sql(con, t, types[raw])
     pk = normalized(t.primary_key[0])
     ext, address = t.external_id_field, _address(t)
     carried = [c.column for c in t.columns if c.carried] + ([ext] if ext else [])
@@ -228,7 +230,7 @@ def _plan_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, values: bool) -> t
     # rendered again only for those (and for deletes), not for every golden record
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_golden AS SELECT "
                 f"{'*' if values else 'golden_id, target_key, golden_deleted'} FROM "
-                f"({rendered_sql(con, t, live_cols, t.create_defaults)}) "
+                f"({rendered_sql(con, t, live_cols, t.create_defaults, types[golden])}) "
                 f"WHERE golden_deleted OR golden_id IN (SELECT golden_id FROM _cs_work)")
     keep = [c for c in live_cols if c != pk and (values or c in (ext, address))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cs_live AS SELECT CAST({quote(pk)} AS VARCHAR) "

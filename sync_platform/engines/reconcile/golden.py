@@ -58,7 +58,7 @@ from sync_platform.engines.reconcile.kinds import SAMPLE_ROWS, Column, infer_kin
 from sync_platform.engines.reconcile.normalize import kind_for_type
 from sync_platform.engines.reconcile.ownership import TargetTable
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import column_types, quote
+from sync_platform.engines.warehouse import column_types, columns_of, quote
 
 SCHEMA = "recon"
 KIND_NAMES = {"missing_in_right": "missing_in_target", "missing_in_left": "extra_in_target"}
@@ -112,11 +112,13 @@ class ReconResult:
         return self.missing_in_target + self.extra_in_target + sum(self.field_mismatches.values())
 
 
-def live_rows_sql(con: duckdb.DuckDBPyConnection, t: TargetTable) -> tuple[str, dict[str, str]]:
-    """The target's live copy (deleted rows left out) and its columns; raises LookupError when
-    the target was never landed."""
+def live_rows_sql(con: duckdb.DuckDBPyConnection, t: TargetTable,
+                  cols: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """The target's live copy (deleted rows left out) and its columns (`cols`: the landed
+    table's column types, when already read); raises LookupError when the target was never
+    landed."""
     schema = f"raw_{t.system}"
-    cols = column_types(con, schema, t.table)
+    cols = column_types(con, schema, t.table) if cols is None else cols
     if not cols:
         raise LookupError(f"{t.system}.{t.table} has not been landed yet (no {schema}.{t.table})")
     return f"{quote(schema)}.{quote(t.table)} WHERE {alive(cols)}", cols
@@ -136,16 +138,18 @@ def _in_target(t: TargetTable, alias: str) -> str:
 
 
 def rendered_sql(con: duckdb.DuckDBPyConnection, t: TargetTable, live_cols: dict[str, str],
-                 defaults: dict[str, object] | None = None) -> str:
+                 defaults: dict[str, object] | None = None,
+                 known: dict[str, str] | None = None) -> str:
     """Golden records as target rows: golden_id, target_key (xref row, else the live row holding
     the golden id in the external id field), is_deleted, then every rendered column.
-    `defaults`: canonical field -> value used where the golden record has none."""
+    `defaults`: canonical field -> value used where the golden record has none; `known`: the
+    golden table's column types, when already read."""
     from sync_platform.engines.connectors import normalized
 
     pk = normalized(t.primary_key[0])
     live = f"{quote('raw_' + t.system)}.{quote(t.table)}"
     golden, xref = f"golden.{quote(t.golden_table)}", f"golden.{quote(t.golden_table + '_xref')}"
-    known = column_types(con, "golden", t.golden_table)
+    known = column_types(con, "golden", t.golden_table) if known is None else known
     filled = {f: v for f, v in (defaults or {}).items() if f in known}
     if filled:
         replaced = ", ".join(f"coalesce({quote(f)}, CAST({literal(v)} AS {known[f]})) AS {quote(f)}"
@@ -211,10 +215,12 @@ def _table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[list[s
     return [[r[0], r[1]] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
 
 
-def _load_state(con: duckdb.DuckDBPyConnection, t: TargetTable) -> _State | None:
+def _load_state(con: duckdb.DuckDBPyConnection, t: TargetTable,
+                types: dict[tuple[str, str], dict[str, str]]) -> _State | None:
+    """`types`: columns_of the state tables (and more)."""
     meta, golden, live = _state_names(t)
-    if list(column_types(con, SCHEMA, meta)) != [c.split()[0] for c in STATE_META_COLUMNS] or not (
-            column_types(con, SCHEMA, golden) and column_types(con, SCHEMA, live)):
+    if list(types[(SCHEMA, meta)]) != [c.split()[0] for c in STATE_META_COLUMNS] or not (
+            types[(SCHEMA, golden)] and types[(SCHEMA, live)]):
         return None
     rows = con.execute(f"SELECT parts, recon_rows, recon_columns FROM {SCHEMA}.{quote(meta)}").fetchall()
     if len(rows) != 1:
@@ -397,17 +403,19 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
     started = time.perf_counter()
     con.execute(DDL)
     con.execute("SET TimeZone = 'UTC'")  # rendering and comparing dates: never the host's zone
-    live, live_cols = live_rows_sql(con, t)
+    raw, golden_table, names = (f"raw_{t.system}", t.table), ("golden", t.golden_table), _state_names(t)
+    types = columns_of(con, [raw, golden_table, *((SCHEMA, n) for n in (*names, t.name))])
+    live, live_cols = live_rows_sql(con, t, types[raw])
     pk = normalized(t.primary_key[0])
     columns = compared_columns(t)
-    rendered = rendered_sql(con, t, live_cols)
+    rendered = rendered_sql(con, t, live_cols, known=types[golden_table])
     hashed = ", ".join(f"r.{quote(c)}" for c in columns)
     right_cols = ", ".join(quote(c) if c in live_cols else f"CAST(NULL AS VARCHAR) AS {quote(c)}"
                            for c in columns)
     live_select = f"SELECT CAST({quote(pk)} AS VARCHAR) AS target_key, {right_cols} FROM {live}"
-    state = None if full else _load_state(con, t)
+    state = None if full else _load_state(con, t, types)
     out = f"{SCHEMA}.{quote(t.name)}"
-    recon_columns = [[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()]
+    recon_columns = [[n, ty] for n, ty in types[(SCHEMA, t.name)].items()]
     sides = _render(con, f"SELECT r.*, hash({hashed}, r.golden_deleted) AS {ROW_HASH} FROM ({rendered}) r",
                     f"SELECT r.*, hash({hashed}) AS {ROW_HASH} FROM ({live_select}) r",
                     whole=state is None or not recon_columns)
@@ -461,8 +469,9 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
         recon_rows = con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0]
         con.execute(f"CREATE OR REPLACE TABLE {meta} ({', '.join(STATE_META_COLUMNS)})")
         con.execute(f"INSERT INTO {meta} VALUES (?, ?, ?, now())",
-                    [json.dumps(parts), recon_rows,
-                     json.dumps([[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()])])
+                    [json.dumps(parts), recon_rows, json.dumps(  # rows changed, columns did not
+                        recon_columns if mode == "incremental"
+                        else [[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()])])
         con.execute("COMMIT")
         began = False
     except BaseException:

@@ -20,6 +20,7 @@ from sync_platform.engines.push.changeset import render_payload, summarize_chang
 from sync_platform.engines.reconcile.golden import reconcile_target
 from sync_platform.engines.reconcile.ownership import GOLDEN, TargetColumn, TargetTable, target_plan
 from sync_platform.engines.reconcile.publish import publish, published_path
+from sync_platform.engines.warehouse import column_types, columns_of
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -326,3 +327,19 @@ def test_a_record_created_again_in_the_target_reconciles_before_the_next_resolve
     # row 18 holds g8 but the xref links it to g1 already: g8 stays missing at its deleted row
     assert ("g8", "17", "missing_in_target") in {r[:3] for r in rows}
     assert build_change_set(con, target()).summary().creates == 2  # g3 and g8
+
+
+def test_column_types_read_in_one_query_equal_information_schema(tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse(tmp_path)))
+    reconcile_target(con, target())
+    con.execute("CREATE TEMP TABLE scratch (b INTEGER, a VARCHAR[]); "
+                "CREATE VIEW golden.v AS SELECT golden_id, birth_date FROM golden.contact")
+    tables = [("golden", "contact"), ("raw_shop", "people"), ("recon", "contact__shop"),
+              ("main", "scratch"), ("golden", "v"), ("golden", "missing"), ("nope", "contact")]
+    found = columns_of(con, tables)
+    for schema, table in tables:
+        expected = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                                    [schema, table]).fetchall())
+        assert found[(schema, table)] == column_types(con, schema, table) == expected
+        assert list(found[(schema, table)]) == list(expected)  # in column order
