@@ -30,6 +30,7 @@ from sync_platform.engines.landing.pipeline import (
     describe_failure,
     finish_load,
     landing_pipeline,
+    landing_run,
     mirror_after_landing,
     rows_by_table,
     warehouse_locked,
@@ -103,15 +104,14 @@ def system_landing_assets(catalog: Catalog, system: str) -> AssetsDefinition:
     ) -> Iterator[MaterializeResult]:
         run_catalog = platform.catalog()
         try:
-            pipeline = landing_pipeline(run_catalog, system)
+            with landing_run(run_catalog, system) as pipeline:
+                # a fresh source per run: dagster-dlt mutates a source's schema when it runs it
+                source = connector_for(run_catalog, system).source()
+                with landing_settings(run_catalog):
+                    events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
+                                          loader_file_format=load_file_format(run_catalog)))
         except WarehouseSecretMissing as exc:
             raise Failure(description=f"Landing of system '{system}' cannot start: {exc}") from None
-        try:
-            # a fresh source per run: dagster-dlt mutates a source's schema when it runs it
-            source = connector_for(run_catalog, system).source()
-            with landing_settings(run_catalog):
-                events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
-                                      loader_file_format=load_file_format(run_catalog)))
         except Exception as exc:
             if warehouse_locked(exc):  # a short clash on the one-writer file: try again soon
                 context.log.warning(f"{system}: the warehouse is locked by another process; retrying")
