@@ -45,7 +45,10 @@ from sync_platform.engines.identity.decisions import MatchDecisions, load_decisi
 from sync_platform.engines.identity.ids import assign_ids
 from sync_platform.engines.identity.prepare import FLAGS, prepare, shared_label
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import column_types, table_exists
+from sync_platform.engines.warehouse import column_types, compact_when_needed, connect, table_exists
+
+# the stored tables an incremental run deletes from and appends to
+INCREMENTAL_TABLES = ("xref", "review", "pairs", "keys", "recs", "ids", "id_log")
 
 
 def _guard_namesakes(entity: str) -> str:
@@ -231,8 +234,7 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
     decisions = load_decisions(name, mappings_dir)
     started = time.perf_counter()
     now = datetime.now()
-    con = duckdb.connect(str(warehouse))
-    try:
+    with connect(warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS golden")
         state = all(table_exists(con, "golden", f"{name}_{t}") for t in
                     ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights", "recs",
@@ -310,8 +312,8 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
             con.execute(f"INSERT INTO golden.{name}_skipped_blocks "
                         "SELECT kind, key, n FROM id_skipped_blocks ORDER BY n DESC, kind, key")
         con.execute("COMMIT")
-    finally:
-        con.close()
+        if incremental:
+            compact_when_needed(con, [f"golden.{name}_{t}" for t in INCREMENTAL_TABLES])
     return ResolutionResult(
         entity=name, mode="incremental" if incremental else "full", records=n_records,
         changed_records=int(changed), candidate_pairs=int(n_pairs),

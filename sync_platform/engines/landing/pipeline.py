@@ -30,7 +30,7 @@ from sync_platform.engines.landing.destination import (
 from sync_platform.engines.landing.mirror import MirrorResult, mirror_system
 from sync_platform.engines.landing.schema_log import SchemaChange, record_schema_changes
 from sync_platform.engines.landing.stats import table_stats
-from sync_platform.engines.warehouse import connect
+from sync_platform.engines.warehouse import compact_when_needed, connect, quote
 
 # Extracted data from which dlt's normalisation (the per-row schema inference and type coercion
 # that dominates a REST landing's CPU) runs on every core: an initial load of a large table. Below
@@ -123,12 +123,18 @@ def landing_run(catalog: Catalog, system: str, progress: str | None = None) -> I
     connection held for the run and closed (one checkpoint) when it ends: on its own dlt opens
     and closes the file about four times a run, each close a checkpoint (0.15 s per system and
     run at 1M rows, measured). A warehouse another process holds fails at once, as dlt would:
-    the caller decides whether to retry. Into PostgreSQL: the plain pipeline."""
+    the caller decides whether to retry. After a run the landed tables are compacted when they
+    need it (`warehouse.compact_when_needed`: a merge deletes and appends rows). Into
+    PostgreSQL: the plain pipeline."""
     if uses_postgres(catalog):
         yield landing_pipeline(catalog, system, progress)
         return
     with connect(catalog.warehouse_path, wait_s=0) as con:
         yield landing_pipeline(catalog, system, progress, connection=con)
+        schema = f"raw_{system}"
+        compact_when_needed(con, [f"{quote(schema)}.{quote(table)}" for (table,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ? ORDER BY 1", [schema]).fetchall()])
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -58,7 +58,7 @@ from sync_platform.engines.reconcile.kinds import SAMPLE_ROWS, Column, infer_kin
 from sync_platform.engines.reconcile.normalize import kind_for_type
 from sync_platform.engines.reconcile.ownership import TargetTable
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import column_types, columns_of, quote
+from sync_platform.engines.warehouse import column_types, columns_of, compact_when_needed, quote
 
 SCHEMA = "recon"
 KIND_NAMES = {"missing_in_right": "missing_in_target", "missing_in_left": "extra_in_target"}
@@ -474,6 +474,8 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
                         else [[n, ty] for n, ty in column_types(con, SCHEMA, t.name).items()])])
         con.execute("COMMIT")
         began = False
+        if mode == "incremental":
+            compact_when_needed(con, [out, golden_state, live_state, f"{SCHEMA}.summary"])
     except BaseException:
         if began:
             con.execute("ROLLBACK")

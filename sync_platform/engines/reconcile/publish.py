@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from sync_platform.engines.warehouse import connect, quote
+from sync_platform.engines.warehouse import NO_VACUUM, connect, quote
 
 PIPELINE_STATE_TABLES = ("staging_rows",)  # incremental staging's row hashes: no use to analysts
 WORK_TABLE_SUFFIXES = ("_recs", "_keys", "_pairs", "_shared", "_skipped_blocks", "_match_weights")
@@ -72,6 +72,7 @@ def publish(warehouse: Path | str, target: Path | str | None = None) -> Publishe
             con.execute("CHECKPOINT")  # every commit in the file, none left in the WAL
             shutil.copyfile(warehouse, tmp)
         with duckdb.connect(str(tmp)) as pub:
+            pub.execute(NO_VACUUM)  # the copy is read as it is: no row groups rewritten
             found = pub.execute(
                 "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
                 "WHERE database_name = current_database() AND NOT temporary ORDER BY 1, 2").fetchall()

@@ -33,8 +33,8 @@ shared by a changed row and an unchanged one (a key that is not unique).
 
 Equal to a full rebuild row for row but `staged_at` and `rejected_at`: they keep the time of the
 run that last staged the record (the time its values were last computed). An incremental run
-checkpoints without DuckDB's vacuum until the tables need compacting (see
-`_checkpoint_without_vacuum`): vacuum would otherwise rewrite a full row group per table each run.
+checks whether its tables need compacting (`warehouse.compact_when_needed`): the warehouse
+checkpoints without DuckDB's vacuum until then.
 
 Counts (results.py): read/staged/rejected/warnings are the rows this run processed; rows_total,
 staged_total and rejected_total the whole mapping after the run.
@@ -65,12 +65,9 @@ from sync_platform.engines.staging.tables import (
 )
 from sync_platform.engines.transforms import register_udfs
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import connect, quote
+from sync_platform.engines.warehouse import compact_when_needed, connect, quote
 
 KeyColumns = dict[tuple[str, str], list[str]]
-ROW_GROUP_ROWS = 122_880  # DuckDB's rows per row group
-SPARE_ROW_GROUPS = 8  # small row groups incremental runs may add before a checkpoint compacts
-TOMBSTONE_SHARE = 0.25  # share of deleted rows in a table from which a checkpoint compacts
 
 
 @dataclass
@@ -267,7 +264,7 @@ def stage_entity(warehouse: Path, entity: CanonicalEntity, mappings: list[System
         for temp in [t for item in work for t in item.temps()] + ["__staging_changed"]:
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         if work and all(item.incremental for item in work):
-            _checkpoint_without_vacuum(con, [staged_table(entity), REJECTS, state.ROWS, state.STATE])
+            compact_when_needed(con, [staged_table(entity), REJECTS, state.ROWS, state.STATE])
     result.seconds = time.perf_counter() - started
     return result
 
@@ -347,35 +344,6 @@ def _insert(con: duckdb.DuckDBPyConnection, entity: CanonicalEntity, staged: str
         f"INSERT INTO {state.ROWS} SELECT ?, ?, h.__h, t.__source_id, t.__rejected "
         f"FROM {item.temp} AS t JOIN {item.hashes} AS h USING (__rowid)",
         [entity.entity, counts.mapping_id])
-
-
-def _checkpoint_without_vacuum(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    """Checkpoint an incremental run's few changes without DuckDB's vacuum, unless a table needs
-    compacting.
-
-    An incremental run deletes a few rows spread over the tables and appends a few. At the
-    checkpoint (when the connection closes) DuckDB's vacuum then merges the appended row group
-    with the last full one, which has deletes: it rewrites a whole row group (~120k rows, ~0.6 s
-    for a wide staged table) per table on every run, more than the run's own work. Without it,
-    deleted rows stay as tombstones and appended rows in small row groups; the vacuum runs once a
-    table has SPARE_ROW_GROUPS more row groups than its rows need, or TOMBSTONE_SHARE of its
-    stored rows are deleted (from there DuckDB's vacuum merges row groups; a table smaller than a
-    row group, cheap to rewrite, counts as one row group)."""
-    for table in tables:
-        groups, stored, rows = con.execute(
-            f"SELECT count(DISTINCT row_group_id), coalesce(sum(count) FILTER (WHERE "
-            f"column_path = '[0]'), 0), (SELECT count(*) FROM {table}) "
-            f"FROM pragma_storage_info('{table}')").fetchall()[0]
-        if (groups > rows // ROW_GROUP_ROWS + 1 + SPARE_ROW_GROUPS
-                or stored - rows > TOMBSTONE_SHARE * max(stored, ROW_GROUP_ROWS)):
-            return  # compact now: the checkpoint at close runs with vacuum
-    con.execute("SET max_vacuum_tasks = 0")
-    try:
-        con.execute("CHECKPOINT")
-    except duckdb.Error:
-        pass  # e.g. another connection in a transaction: the checkpoint at close runs instead
-    finally:
-        con.execute("RESET max_vacuum_tasks")
 
 
 def raw_relation_of(counts: MappingCounts) -> str:

@@ -38,6 +38,7 @@ from sync_platform.engines.survivorship.custom import get_rule
 from sync_platform.engines.survivorship.rules import COMPUTED_FIELDS, RuleSpec, SurvivorshipRules
 from sync_platform.engines.transforms import SQL_TYPES
 from sync_platform.engines.warehouse import (
+    compact_when_needed,
     connect,
     moved_hashes_sql,
     quote,
@@ -242,6 +243,7 @@ def build_golden(warehouse: Path, entity: CanonicalEntity, rules: SurvivorshipRu
             _write_full(con, entity, fields, now, wanted_hash)
         else:
             _write_incremental(con, entity, fields, now)
+            compact_when_needed(con, [*_outputs(entity, fields), state])
         counts = con.execute(f"""
             SELECT (SELECT count(*) FROM golden.{quote(name)}),
                    (SELECT count(*) FROM golden.{quote(name)} WHERE is_deleted),

@@ -62,6 +62,43 @@ def moved_hashes_sql(now: str, before: str) -> str:
             "WHERE now.n IS DISTINCT FROM before.n")
 
 
+NO_VACUUM = "SET max_vacuum_tasks = 0"  # checkpoints leave tombstones (see compact_when_needed)
+ROW_GROUP_ROWS = 122_880  # DuckDB's rows per row group
+SPARE_ROW_GROUPS = 8  # small row groups incremental runs may add before a checkpoint compacts
+TOMBSTONE_SHARE = 0.25  # share of deleted rows in a table from which a checkpoint compacts
+
+
+def compact_when_needed(con: duckdb.DuckDBPyConnection, tables: list[str]) -> bool:
+    """After an incremental run: compact the file (a checkpoint with DuckDB's vacuum) once one of
+    `tables`, the ones the run deleted from and appended to, needs it; return whether it did.
+
+    An incremental run deletes a few rows spread over a table and appends a few. DuckDB's vacuum
+    at every checkpoint would then merge the appended row group with the last full one, which has
+    deletes: a whole row group (~120k rows, ~0.3-0.6 s for a wide table) rewritten per table on
+    every run, more than the run's own work (skipping it in one engine only moved the cost to
+    the next engine's checkpoint, measured). So every writing connection (`connect`, the
+    landing's too) checkpoints without vacuum: deleted rows stay as tombstones and appended rows
+    in small row groups until a table has SPARE_ROW_GROUPS more row groups than its rows need,
+    or TOMBSTONE_SHARE of its stored rows are deleted (a table smaller than a row group counts
+    as one row group); then this checkpoint vacuums."""
+    for table in tables:
+        groups, stored, rows = con.execute(
+            f"SELECT count(DISTINCT row_group_id), coalesce(sum(count) FILTER (WHERE "
+            f"column_path = '[0]'), 0), (SELECT count(*) FROM {table}) "
+            f"FROM pragma_storage_info('{table}')").fetchall()[0]
+        if (groups > rows // ROW_GROUP_ROWS + 1 + SPARE_ROW_GROUPS
+                or stored - rows > TOMBSTONE_SHARE * max(stored, ROW_GROUP_ROWS)):
+            con.execute("RESET max_vacuum_tasks")  # DuckDB's default
+            try:
+                con.execute("CHECKPOINT")
+            except duckdb.Error:
+                return False  # e.g. another connection in a transaction: the next run compacts
+            finally:
+                con.execute(NO_VACUUM)
+            return True
+    return False
+
+
 LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the file (see connect)
 
 
@@ -74,7 +111,8 @@ def connect(path: Path | str, read_only: bool = False,
             wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection. While another process holds the file (a run writing, a
     sensor recording alert state) it waits up to `wait_s` (default LOCK_WAIT_S) with backoff
-    instead of failing at once; then the lock error is raised."""
+    instead of failing at once; then the lock error is raised. A writing connection checkpoints
+    without vacuum (see compact_when_needed)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +128,8 @@ def connect(path: Path | str, read_only: bool = False,
         time.sleep(delay + random.uniform(0, delay))  # jitter: several waiters do not retry in step
         delay = min(delay * 2, 0.5)
     try:
+        if not read_only:
+            con.execute(NO_VACUUM)
         yield con
     finally:
         con.close()

@@ -311,8 +311,8 @@ def test_incremental_runs_defer_vacuum_until_the_tables_need_compacting(tmp_path
     """Incremental runs leave deleted rows as tombstones and appended ones in small row groups
     instead of letting DuckDB's vacuum rewrite a full row group per table at every checkpoint;
     once a table needs compacting, the checkpoint vacuums. The result is the same either way."""
+    from sync_platform.engines import warehouse as wh
     from sync_platform.engines.canonical import SystemMapping
-    from sync_platform.engines.staging import stage
 
     warehouse = tmp_path / "wh.duckdb"
     ROWS = 250_000  # noqa: N806 (two full row groups and a small one)
@@ -337,8 +337,8 @@ def test_incremental_runs_defer_vacuum_until_the_tables_need_compacting(tmp_path
     assert stored == ROWS
     deferred = [run(i) for i in range(3)]
     # not vacuumed: deleted rows still stored; but neither row groups nor tombstones pile up
-    assert all(ROWS < kept <= ROWS * (1 + stage.TOMBSTONE_SHARE) for _, kept in deferred)
-    assert all(g <= groups + 1 + stage.SPARE_ROW_GROUPS for g, _ in deferred)
-    monkeypatch.setattr(stage, "TOMBSTONE_SHARE", 0.0)
+    assert all(ROWS < kept <= ROWS * (1 + wh.TOMBSTONE_SHARE) for _, kept in deferred)
+    assert all(g <= groups + 1 + wh.SPARE_ROW_GROUPS for g, _ in deferred)
+    monkeypatch.setattr(wh, "TOMBSTONE_SHARE", 0.0)
     assert run(3) == (groups, ROWS)  # compacted
     assert_equals_full_rebuild(warehouse, tmp_path, "customer", [mapping], KEYS)
