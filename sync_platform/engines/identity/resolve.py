@@ -68,8 +68,9 @@ def _guard_namesakes(entity: str) -> str:
 
 
 def _score_pairs(con: duckdb.DuckDBPyConnection, entity: str, weights: wt.Weights, lam: float,
-                 config: MatchConfig) -> duckdb.DuckDBPyRelation:
-    """`id_scored(key_a, key_b, match_weight, probability, evidence)` from `id_gamma`, set-based:
+                 config: MatchConfig) -> None:
+    """`id_scored(a, b, key_a, key_b, match_weight, probability, evidence)` from `id_gamma`,
+    set-based (a < b: the records' rids, stored with the pairs for the next incremental run):
     a deterministic rule makes a pair certain, the namesake guard caps it into the review band."""
     exprs = wt.score_sql(entity, weights, lam)
     cap = (config.review_threshold + config.accept_threshold) / 2
@@ -80,7 +81,7 @@ def _score_pairs(con: duckdb.DuckDBPyConnection, entity: str, weights: wt.Weight
                    {exprs['probability']} AS p, {exprs['evidence']} AS ev,
                    {_guard_namesakes(entity)} AND {exprs['probability']} > {cap!r} AS capped
             FROM id_gamma)
-        SELECT x.rec_key AS key_a, y.rec_key AS key_b, s.match_weight,
+        SELECT s.a, s.b, x.rec_key AS key_a, y.rec_key AS key_b, s.match_weight,
                CASE WHEN s.rule IS NOT NULL THEN 1.0 WHEN s.capped THEN {cap!r} ELSE s.p END
                    AS probability,
                CASE WHEN s.rule IS NOT NULL THEN s.rule || '; ' || s.ev
@@ -88,7 +89,6 @@ def _score_pairs(con: duckdb.DuckDBPyConnection, entity: str, weights: wt.Weight
                     ELSE s.ev END AS evidence
         FROM s JOIN id_recs x ON x.rid = s.a JOIN id_recs y ON y.rid = s.b
     """)
-    return con.table("id_scored")
 
 
 def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfig) -> int:
@@ -110,15 +110,12 @@ def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchC
     con.execute("""CREATE OR REPLACE TEMP TABLE id_stale AS
         SELECT rec_key FROM id_recs WHERE rid IN (SELECT rid FROM id_dirty)
         UNION ALL SELECT rec_key FROM id_removed_xref""")
+    # the stored pairs keep their records' rids (a kept or changed record keeps its rid)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_cur_pairs AS
-        SELECT x.rid AS a, y.rid AS b, p.key_a, p.key_b, p.match_weight, p.probability,
-               p.evidence
-        FROM golden.{name}_pairs p
-        JOIN id_recs x ON x.rec_key = p.key_a JOIN id_recs y ON y.rec_key = p.key_b
-        WHERE x.rid NOT IN (SELECT rid FROM id_dirty) AND y.rid NOT IN (SELECT rid FROM id_dirty)
-        UNION ALL
-        SELECT x.rid, y.rid, n.* FROM id_new_pairs n
-        JOIN id_recs x ON x.rec_key = n.key_a JOIN id_recs y ON y.rec_key = n.key_b""")
+        SELECT a, b, key_a, key_b, match_weight, probability, evidence FROM golden.{name}_pairs
+        WHERE a NOT IN (SELECT rid FROM id_dirty) AND b NOT IN (SELECT rid FROM id_dirty)
+          AND a NOT IN (SELECT rid FROM id_gone) AND b NOT IN (SELECT rid FROM id_gone)
+        UNION ALL BY NAME SELECT * FROM id_new_pairs""")
     con.execute("""CREATE OR REPLACE TEMP TABLE id_links AS
         SELECT a, b FROM id_cur_pairs WHERE probability >= ?
         UNION ALL SELECT a, b FROM id_decided WHERE is_match""", [config.accept_threshold])
@@ -142,7 +139,7 @@ def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchC
             break
         size = grown
     con.execute("""CREATE OR REPLACE TEMP TABLE id_pairs AS
-        SELECT key_a, key_b, match_weight, probability, evidence FROM id_cur_pairs
+        SELECT a, b, key_a, key_b, match_weight, probability, evidence FROM id_cur_pairs
         WHERE a IN (SELECT rid FROM id_affected) AND b IN (SELECT rid FROM id_affected)""")
     return con.execute("SELECT count(*) FROM id_cur_pairs").fetchall()[0][0]
 
@@ -169,14 +166,13 @@ def _apply_decisions(con: duckdb.DuckDBPyConnection) -> None:
     (added when the pair was not a candidate), a split / not-a-match a certain non-link; the
     cannot-links go to `id_cannot(a, b)` for the clustering step."""
     con.execute("""CREATE OR REPLACE TEMP TABLE id_pairs_rid AS
-        SELECT x.rid AS a, y.rid AS b, p.key_a, p.key_b, p.match_weight,
+        SELECT p.a, p.b, p.key_a, p.key_b, p.match_weight,
                CASE WHEN d.is_match THEN 1.0 WHEN NOT d.is_match THEN 0.0
                     ELSE p.probability END AS probability,
                CASE WHEN d.decision IS NULL THEN p.evidence
                     ELSE 'review: ' || d.decision || '; ' || coalesce(p.evidence, '') END
                AS evidence
-        FROM id_pairs p JOIN id_recs x ON x.rec_key = p.key_a JOIN id_recs y ON y.rec_key = p.key_b
-        LEFT JOIN id_decided d ON d.a = least(x.rid, y.rid) AND d.b = greatest(x.rid, y.rid)
+        FROM id_pairs p LEFT JOIN id_decided d ON d.a = p.a AND d.b = p.b
         UNION ALL
         SELECT d.a, d.b, d.key_a, d.key_b, NULL, 1.0, 'review: ' || d.decision
         FROM id_decided d WHERE d.is_match
@@ -238,7 +234,8 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
         con.execute("CREATE SCHEMA IF NOT EXISTS golden")
         state = all(table_exists(con, "golden", f"{name}_{t}") for t in
                     ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights", "recs",
-                     "keys")) and set(FLAGS) <= set(column_types(con, "golden", f"{name}_recs"))
+                     "keys")) and set(FLAGS) <= set(column_types(con, "golden", f"{name}_recs")) \
+            and {"a", "b"} <= set(column_types(con, "golden", f"{name}_pairs"))
         stored = wt.load(con, name) if state else None
         may_increment = stored is not None and not full_rebuild and not config.retrain
         n_records = prepare(con, name, config.shared_min_names,
@@ -268,10 +265,8 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
             wt.save(con, name, weights, lam, fingerprint)
         else:
             weights, lam, _ = stored
-        scored = _score_pairs(con, name, weights, lam, config)
-        con.register("id_scored_df", scored)
-        con.execute("CREATE OR REPLACE TEMP TABLE id_new_pairs AS SELECT * FROM id_scored_df")
-        con.unregister("id_scored_df")
+        _score_pairs(con, name, weights, lam, config)
+        con.execute("CREATE OR REPLACE TEMP TABLE id_new_pairs AS SELECT * FROM id_scored")
         if incremental:
             n_pairs = _affected_subgraph(con, name, config)
         else:
@@ -290,7 +285,7 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
         if incremental:
             con.execute(f"""DELETE FROM golden.{name}_pairs
                 WHERE key_a IN (SELECT rec_key FROM id_stale) OR key_b IN (SELECT rec_key FROM id_stale)""")
-            con.execute(f"INSERT INTO golden.{name}_pairs SELECT * FROM id_new_pairs")
+            con.execute(f"INSERT INTO golden.{name}_pairs BY NAME SELECT * FROM id_new_pairs")
         else:
             con.execute(f"CREATE OR REPLACE TABLE golden.{name}_pairs AS SELECT * FROM id_pairs")
         if incremental:
