@@ -65,6 +65,9 @@ def moved_hashes_sql(now: str, before: str) -> str:
 NO_VACUUM = "SET max_vacuum_tasks = 0"  # checkpoints leave tombstones (see compact_when_needed)
 ROW_GROUP_ROWS = 122_880  # DuckDB's rows per row group
 SPARE_ROW_GROUPS = 8  # small row groups incremental runs may add before a checkpoint compacts
+# a row group this small was appended by an incremental run (a parallel CREATE TABLE AS writes
+# row groups a third or more full, which no vacuum merges: they do not count)
+SMALL_ROW_GROUP_ROWS = ROW_GROUP_ROWS // 4
 TOMBSTONE_SHARE = 0.25  # share of deleted rows in a table from which a checkpoint compacts
 
 
@@ -78,16 +81,16 @@ def compact_when_needed(con: duckdb.DuckDBPyConnection, tables: list[str]) -> bo
     every run, more than the run's own work (skipping it in one engine only moved the cost to
     the next engine's checkpoint, measured). So every writing connection (`connect`, the
     landing's too) checkpoints without vacuum: deleted rows stay as tombstones and appended rows
-    in small row groups until a table has SPARE_ROW_GROUPS more row groups than its rows need,
-    or TOMBSTONE_SHARE of its stored rows are deleted (a table smaller than a row group counts
-    as one row group); then this checkpoint vacuums."""
+    in small row groups until a table has more than SPARE_ROW_GROUPS small row groups (under
+    SMALL_ROW_GROUP_ROWS rows), or TOMBSTONE_SHARE of its stored rows are deleted; then this
+    checkpoint vacuums."""
     for table in tables:
-        groups, stored, rows = con.execute(
-            f"SELECT count(DISTINCT row_group_id), coalesce(sum(count) FILTER (WHERE "
-            f"column_path = '[0]'), 0), (SELECT count(*) FROM {table}) "
-            f"FROM pragma_storage_info('{table}')").fetchall()[0]
-        if (groups > rows // ROW_GROUP_ROWS + 1 + SPARE_ROW_GROUPS
-                or stored - rows > TOMBSTONE_SHARE * max(stored, ROW_GROUP_ROWS)):
+        small, stored, rows = con.execute(
+            f"SELECT count(*) FILTER (WHERE n < {SMALL_ROW_GROUP_ROWS}), coalesce(sum(n), 0), "
+            f"(SELECT count(*) FROM {table}) FROM (SELECT row_group_id, sum(count) AS n "
+            f"FROM pragma_storage_info('{table}') WHERE column_path = '[0]' GROUP BY 1)"
+        ).fetchall()[0]
+        if small > SPARE_ROW_GROUPS or stored - rows > TOMBSTONE_SHARE * max(stored, ROW_GROUP_ROWS):
             con.execute("RESET max_vacuum_tasks")  # DuckDB's default
             try:
                 con.execute("CHECKPOINT")
