@@ -15,7 +15,7 @@ skipped-block status moved) are scored; and only the affected part of the graph 
 components around them) is re-clustered, with xref and review rows replaced for those records
 alone. The result equals a full rebuild with the same weights (tested). A full rebuild runs on
 demand, on the first run, when review decisions change (they retrain the weights) and once for
-a state stored without the flags.
+a state stored without the records' flags or the pairs' rids.
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ from sync_platform.engines.identity.decisions import MatchDecisions, load_decisi
 from sync_platform.engines.identity.ids import assign_ids
 from sync_platform.engines.identity.prepare import FLAGS, prepare, shared_label
 from sync_platform.engines.transforms.sql import literal
-from sync_platform.engines.warehouse import column_types, compact_when_needed, connect, table_exists
+from sync_platform.engines.warehouse import columns_of, compact_when_needed, connect, table_exists
 
+# the stored state an incremental run starts from (a missing one: a full run)
+STATE_TABLES = ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights", "recs", "keys")
 # the stored tables an incremental run deletes from and appends to
 INCREMENTAL_TABLES = ("xref", "review", "pairs", "keys", "recs", "ids", "id_log")
 
@@ -100,7 +102,6 @@ def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchC
     stored pairs are replaced) and `id_removed_xref`; returns the number of pairs overall.
     Needs `id_prev_gid` (`_written_back_pairs`)."""
     xref = f"golden.{name}_xref"
-    con.execute("CREATE OR REPLACE TEMP TABLE id_old AS SELECT rid, gid AS golden_id FROM id_prev_gid")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_removed_xref AS
         SELECT x.source_system, x.source_table, x.source_id, x.golden_id,
                x.source_system || '|' || x.source_table || '|' || x.source_id AS rec_key
@@ -121,7 +122,7 @@ def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchC
         UNION ALL SELECT a, b FROM id_decided WHERE is_match""", [config.accept_threshold])
     con.execute("""CREATE OR REPLACE TEMP TABLE id_affected AS
         SELECT rid FROM id_dirty
-        UNION SELECT o.rid FROM id_old o WHERE o.golden_id IN (SELECT golden_id FROM id_removed_xref)
+        UNION SELECT o.rid FROM id_prev_gid o WHERE o.gid IN (SELECT golden_id FROM id_removed_xref)
         UNION SELECT a FROM id_links WHERE a IN (SELECT rid FROM id_dirty)
            OR b IN (SELECT rid FROM id_dirty)
         UNION SELECT b FROM id_links WHERE a IN (SELECT rid FROM id_dirty)
@@ -130,8 +131,8 @@ def _affected_subgraph(con: duckdb.DuckDBPyConnection, name: str, config: MatchC
     while True:
         con.execute("""CREATE OR REPLACE TEMP TABLE id_affected AS
             SELECT rid FROM id_affected
-            UNION SELECT o.rid FROM id_old o WHERE o.golden_id IN (
-                SELECT golden_id FROM id_old WHERE rid IN (SELECT rid FROM id_affected))
+            UNION SELECT o.rid FROM id_prev_gid o WHERE o.gid IN (
+                SELECT gid FROM id_prev_gid WHERE rid IN (SELECT rid FROM id_affected))
             UNION SELECT b FROM id_links WHERE a IN (SELECT rid FROM id_affected)
             UNION SELECT a FROM id_links WHERE b IN (SELECT rid FROM id_affected)""")
         grown = con.execute("SELECT count(*) FROM id_affected").fetchall()[0][0]
@@ -232,10 +233,10 @@ def resolve(warehouse: Path, entity: CanonicalEntity, *, full_rebuild: bool = Fa
     now = datetime.now()
     with connect(warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS golden")
-        state = all(table_exists(con, "golden", f"{name}_{t}") for t in
-                    ("xref", "pairs", "shared", "skipped_blocks", "ids", "match_weights", "recs",
-                     "keys")) and set(FLAGS) <= set(column_types(con, "golden", f"{name}_recs")) \
-            and {"a", "b"} <= set(column_types(con, "golden", f"{name}_pairs"))
+        stored_columns = columns_of(con, [("golden", f"{name}_{t}") for t in STATE_TABLES])
+        state = all(stored_columns.values()) \
+            and set(FLAGS) <= set(stored_columns[("golden", f"{name}_recs")]) \
+            and {"a", "b"} <= set(stored_columns[("golden", f"{name}_pairs")])
         stored = wt.load(con, name) if state else None
         may_increment = stored is not None and not full_rebuild and not config.retrain
         n_records = prepare(con, name, config.shared_min_names,
@@ -327,7 +328,7 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, name: str, config: MatchConfi
         previous = (f"SELECT source_system || '|' || source_table || '|' || source_id AS rec_key, "
                     f"golden_id AS gid FROM golden.{name}_xref")
         if incremental:
-            previous = ("SELECT r.rec_key, o.golden_id AS gid FROM id_old o "
+            previous = ("SELECT r.rec_key, o.gid FROM id_prev_gid o "
                         "JOIN id_recs r USING (rid) WHERE o.rid IN (SELECT rid FROM id_affected)")
     if table_exists(con, "golden", f"{name}_ids"):
         created = f"SELECT golden_id, created_at FROM golden.{name}_ids"

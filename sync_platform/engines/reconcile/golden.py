@@ -29,7 +29,8 @@ rows are diffed again (the `null_key` row when the live rows without a key chang
 recon rows replaced, in one transaction with the state; rows not recomputed keep their
 reconciled_at. A run expected to be incremental (state and recon table present) keeps only the
 keys and hashes of every row; the rows of the affected keys, and the kind detection's sample, are
-rendered again from the same queries (rendering is deterministic), whole only when it turns full. The counts are taken over the whole recon table, as after a full run (`matched`:
+rendered again from the same queries (rendering is deterministic), whole only when it turns
+full. The counts are taken over the whole recon table, as after a full run (`matched`:
 live rows with a key, less the extra ones and the rows of duplicated keys). A full rebuild runs
 when there is no state, the fingerprint changed, the recon table is missing, its columns changed
 or its row count is not the one the state recorded, or `full=True`. The full read of both sides
@@ -429,7 +430,7 @@ def reconcile_target(con: duckdb.DuckDBPyConnection, t: TargetTable,
         "external_id_field": t.external_id_field, "pii_mask": PII_MASK_SQL,
         "columns": [[c.column, c.owner, c.carried, c.pii, c.kind] for c in t.columns]}
     parts = json.loads(json.dumps(parts, default=str))  # as it reads back from the state
-    meta, golden_state, live_state = (f"{SCHEMA}.{quote(n)}" for n in _state_names(t))
+    meta, golden_state, live_state = (f"{SCHEMA}.{quote(n)}" for n in names)
     reason = ""
     if full:
         reason = "full=True: a full reconciliation was asked for"
